@@ -1,0 +1,44 @@
+/**
+ * Log people and machines into CARTO and query the CARTO Data Warehouse, on
+ * web standards: Deno, Bun, Node and edge workers.
+ *
+ * @example
+ * ```ts
+ * import { CartoAuth } from "@carto/auth";
+ *
+ * const auth = await CartoAuth.fromM2M("./carto_credentials.json");
+ * const dw = await auth.getCartoDwClient();
+ * const { rows } = await dw.query("SELECT @n AS n", { params: { n: 1 } });
+ * ```
+ *
+ * @module
+ */
+export {
+  CartoAuth,
+  type CartoAuthOptions,
+  type CommonOptions,
+  type M2MOptions,
+  type Mode,
+  type OAuthOptions,
+} from "./src/auth.ts";
+export {
+  CredentialsError,
+  type CredentialsErrorCode,
+  type CredentialsErrorOptions,
+} from "./src/errors.ts";
+export { DEFAULT_ENDPOINTS, type Endpoints } from "./src/endpoints.ts";
+export type { M2MCredentials } from "./src/m2m.ts";
+export type { OpenBrowser, Prompt } from "./src/oauth/login.ts";
+export type { StoredToken, TokenStore } from "./src/stores/types.ts";
+export { MemoryTokenStore } from "./src/stores/memory.ts";
+export {
+  FileTokenStore,
+  type FileTokenStoreOptions,
+} from "./src/stores/file.ts";
+export {
+  CartoDwClient,
+  type CartoDwClientOptions,
+  type DwCredentials,
+  type QueryOptions,
+  type QueryResult,
+} from "./src/dw/client.ts";

@@ -1,0 +1,166 @@
+import {
+  type Endpoints,
+  isLoopbackHost,
+  normalizeBaseUrl,
+} from "./endpoints.ts";
+import { CredentialsError } from "./errors.ts";
+import { type HttpOptions, readJson, readText, send } from "./http.ts";
+
+/** Where a CARTO account lives. */
+export interface AccountLocation {
+  /** The API base URL (`apis.baseUrl` of the tenant's `config.yaml`). */
+  apiBaseUrl: string;
+  /** The tenant's host name, e.g. `clausa.app.carto.com`. */
+  tenantDomain: string;
+  /** `apis.workspaceUrl`, when the tenant gives one. */
+  workspaceUrl?: string;
+}
+
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/**
+ * The `config.yaml` URL of a tenant. `tenantDomain` must be a plain host name
+ * (no scheme, path, user info or port); only a loopback host (the fake CARTO)
+ * may carry a port, and only it is reached over plain http.
+ */
+export function tenantConfigUrl(tenantDomain: string): string {
+  const loopback = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i.exec(
+    tenantDomain,
+  );
+  if (loopback) return `http://${tenantDomain}/config.yaml`;
+  if (!HOSTNAME.test(tenantDomain) || isLoopbackHost(tenantDomain)) {
+    throw new CredentialsError(
+      `The CARTO accounts service gave a tenant_domain that is not a host name ` +
+        `(${
+          JSON.stringify(tenantDomain.slice(0, 100))
+        }). Pass apiBaseUrl to skip discovery.`,
+      { code: "bad_response" },
+    );
+  }
+  return `https://${tenantDomain}/config.yaml`;
+}
+
+/**
+ * Finds the API base URL of the account `accessToken` belongs to: the
+ * accounts service gives the tenant domain, whose `config.yaml` gives
+ * `apis.baseUrl`.
+ *
+ * @example
+ * ```ts ignore
+ * const { apiBaseUrl } = await discoverAccount(token, { endpoints });
+ * ```
+ */
+export async function discoverAccount(
+  accessToken: string,
+  options: { endpoints: Endpoints; http?: HttpOptions },
+): Promise<AccountLocation> {
+  const accountsUrl = `${options.endpoints.accounts}/accounts`;
+  const what = "CARTO accounts service";
+  const accounts = await readJson(
+    await send(what, accountsUrl, {
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        accept: "application/json",
+      },
+    }, options.http),
+    what,
+    "Log in again.",
+  );
+  if (typeof accounts.error === "string") {
+    throw new CredentialsError(
+      `${what} answered with an error: ${accounts.error}.`,
+      {
+        code: "bad_response",
+        error: accounts.error,
+      },
+    );
+  }
+  const tenantDomain = accounts.tenant_domain;
+  if (typeof tenantDomain !== "string" || !tenantDomain) {
+    throw new CredentialsError(
+      `${what} (${accountsUrl}) answered without a tenant_domain, so the API base URL ` +
+        `cannot be found. Pass apiBaseUrl (e.g. https://gcp-us-east1.api.carto.com).`,
+      { code: "bad_response", endpoint: accountsUrl },
+    );
+  }
+  const configUrl = tenantConfigUrl(tenantDomain);
+  const configWhat = "CARTO tenant configuration";
+  const response = await send(configWhat, configUrl, {}, options.http);
+  const text = await readText(response, configWhat);
+  const config = response.ok ? await parseYaml(text) : undefined;
+  const apis =
+    (config as { apis?: { baseUrl?: unknown; workspaceUrl?: unknown } })?.apis;
+  if (!response.ok || typeof apis?.baseUrl !== "string" || !apis.baseUrl) {
+    const why = response.ok
+      ? "has no apis.baseUrl"
+      : `answered HTTP ${response.status}`;
+    throw new CredentialsError(
+      `${configWhat} (${configUrl}) ${why}. Pass apiBaseUrl to skip discovery.`,
+      { code: "bad_response", status: response.status, endpoint: configUrl },
+    );
+  }
+  return {
+    apiBaseUrl: normalizeBaseUrl(
+      apis.baseUrl,
+      "apis.baseUrl of the tenant configuration",
+    ),
+    tenantDomain,
+    workspaceUrl: typeof apis.workspaceUrl === "string"
+      ? apis.workspaceUrl
+      : undefined,
+  };
+}
+
+async function parseYaml(text: string): Promise<unknown> {
+  // Loaded here only: interactive login needs YAML, M2M and workers do not.
+  const { load } = await import("js-yaml");
+  try {
+    return load(text, { json: true });
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Auth0 organization id of an SSO organization: an `org_…` id is returned
+ * as is, a name is looked up with the accounts service.
+ */
+export async function resolveOrganization(
+  org: string,
+  options: { endpoints: Endpoints; http?: HttpOptions },
+): Promise<string> {
+  if (/^org_[A-Za-z0-9]+$/.test(org)) return org;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(org)) {
+    throw new CredentialsError(
+      `${JSON.stringify(org)} is neither an organization name nor an org_… id.`,
+      { code: "invalid_input" },
+    );
+  }
+  const url = `${options.endpoints.accounts}/accounts/${
+    encodeURIComponent(org)
+  }/auth0_org_id`;
+  const what = "CARTO accounts service (organization lookup)";
+  const response = await send(what, url, {
+    headers: { accept: "application/json" },
+  }, options.http);
+  if (response.status === 404) {
+    await response.body?.cancel();
+    throw new CredentialsError(
+      `There is no CARTO organization named ${
+        JSON.stringify(org)
+      }. Check the name, or pass its org_… id.`,
+      { code: "invalid_input", status: 404 },
+    );
+  }
+  const body = await readJson(response, what);
+  if (typeof body.auth0orgId !== "string" || !/^org_/.test(body.auth0orgId)) {
+    throw new CredentialsError(
+      `${what} answered without an auth0orgId for ${
+        JSON.stringify(org)
+      }. Pass the org_… id instead.`,
+      { code: "bad_response" },
+    );
+  }
+  return body.auth0orgId;
+}

@@ -1,0 +1,277 @@
+import { CredentialsError, type CredentialsErrorCode } from "./errors.ts";
+
+/** How requests to CARTO, Auth0 and BigQuery are sent. */
+export interface HttpOptions {
+  /** Transport; default `globalThis.fetch`. */
+  fetch?: typeof fetch;
+  /** Per-attempt timeout, default 30 s; it also bounds reading the body. */
+  timeoutMs?: number;
+  /** Aborts the request and any retry wait. */
+  signal?: AbortSignal;
+  /** Extra attempts after a transient failure (429, 5xx, network), default 2. */
+  retries?: number;
+}
+
+/** Default per-request timeout. */
+export const DEFAULT_TIMEOUT_MS = 30_000;
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_BACKOFF_MS = 5_000;
+
+/** `origin + pathname` of a URL: what error messages show (a query may hold SQL). */
+export function endpointOf(url: string | URL): string {
+  const u = new URL(url);
+  return u.origin + u.pathname;
+}
+
+/**
+ * `fetch` with a timeout, the caller's signal, and bounded retries with
+ * exponential backoff and jitter for transient failures. Network failures and
+ * timeouts become a {@linkcode CredentialsError} naming `what` and the
+ * endpoint; an HTTP error response is returned for the caller to read.
+ */
+export async function send(
+  what: string,
+  url: string | URL,
+  init: RequestInit = {},
+  options: HttpOptions = {},
+): Promise<Response> {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const canRepeat = !(init.body instanceof ReadableStream);
+  const retries = canRepeat ? options.retries ?? 2 : 0;
+  const endpoint = endpointOf(url);
+  for (let attempt = 0;; attempt++) {
+    options.signal?.throwIfAborted?.();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, timeout])
+      : timeout;
+    let response: Response;
+    try {
+      response = await doFetch(url, { ...init, signal });
+    } catch (cause) {
+      const failure = transportError(
+        what,
+        endpoint,
+        cause,
+        timeoutMs,
+        options.signal,
+      );
+      if (failure.code !== "network" || attempt >= retries) throw failure;
+      await backoff(attempt, undefined, options.signal);
+      continue;
+    }
+    if (!RETRYABLE_STATUS.has(response.status) || attempt >= retries) {
+      return response;
+    }
+    await response.body?.cancel().catch(() => {});
+    await backoff(attempt, response.headers.get("retry-after"), options.signal);
+  }
+}
+
+function transportError(
+  what: string,
+  endpoint: string,
+  cause: unknown,
+  timeoutMs: number,
+  callerSignal?: AbortSignal,
+): CredentialsError {
+  if (callerSignal?.aborted) {
+    return new CredentialsError(`Request to ${what} was aborted.`, {
+      code: "aborted",
+      endpoint,
+      cause: callerSignal.reason,
+    });
+  }
+  const name = (cause as { name?: string })?.name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new CredentialsError(
+      `${what} (${endpoint}) did not answer within ${
+        formatSeconds(timeoutMs)
+      }. ` +
+        `Check your network connection and try again.`,
+      { code: "timeout", endpoint },
+    );
+  }
+  const reason = cause instanceof Error
+    ? (cause.message || cause.name)
+    : String(cause);
+  return new CredentialsError(
+    `Could not reach ${what} (${endpoint}): ${reason}. Check your network connection.`,
+    { code: "network", endpoint, cause },
+  );
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+async function backoff(
+  attempt: number,
+  retryAfter: string | null | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  let ms = Math.min(MAX_BACKOFF_MS, 100 * 2 ** attempt);
+  ms = ms / 2 + Math.random() * ms / 2;
+  const seconds = retryAfter ? Number(retryAfter) : NaN;
+  if (Number.isFinite(seconds) && seconds >= 0) {
+    ms = Math.min(MAX_BACKOFF_MS, seconds * 1000);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    }
+    function abort() {
+      clearTimeout(timer);
+      reject(
+        new CredentialsError("Request was aborted.", {
+          code: "aborted",
+          cause: signal?.reason,
+        }),
+      );
+    }
+    signal?.addEventListener("abort", abort, { once: true });
+  });
+}
+
+/** Reads a body as text, turning a timeout or abort while reading into a {@linkcode CredentialsError}. */
+export async function readText(
+  response: Response,
+  what: string,
+): Promise<string> {
+  try {
+    return await response.text();
+  } catch (cause) {
+    const name = (cause as { name?: string })?.name;
+    const endpoint = response.url ? endpointOf(response.url) : undefined;
+    const code: CredentialsErrorCode = name === "TimeoutError"
+      ? "timeout"
+      : name === "AbortError"
+      ? "aborted"
+      : "network";
+    const where = endpoint ? ` (${endpoint})` : "";
+    const verb = code === "timeout"
+      ? "stopped sending its answer in time"
+      : "answer was cut off";
+    return Promise.reject(
+      new CredentialsError(`${what}${where} ${verb}. Try again.`, {
+        code,
+        endpoint,
+      }),
+    );
+  }
+}
+
+/**
+ * Reads a JSON object from `response`. A non-2xx status, an HTML page,
+ * invalid JSON or a non-object all become a {@linkcode CredentialsError} that
+ * names `what`; the server's `error`/`error_description` are carried over.
+ * `hint` is appended to messages about refused credentials.
+ */
+export async function readJson(
+  response: Response,
+  what: string,
+  hint?: string,
+): Promise<Record<string, unknown>> {
+  const text = await readText(response, what);
+  if (!response.ok) throw httpError(response, text, what, hint);
+  const endpoint = response.url ? endpointOf(response.url) : undefined;
+  const where = endpoint ? ` (${endpoint})` : "";
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const kind = looksLikeHtml(response, text)
+      ? "an HTML page"
+      : "something that is not JSON";
+    throw new CredentialsError(
+      `${what}${where} answered with ${kind} (HTTP ${response.status}). ` +
+        `Check the URL, or try again later.`,
+      { code: "bad_response", status: response.status, endpoint },
+    );
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CredentialsError(
+      `${what}${where} answered with JSON that is not an object. Check the URL.`,
+      { code: "bad_response", status: response.status, endpoint },
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+function looksLikeHtml(response: Response, text: string): boolean {
+  return (response.headers.get("content-type") ?? "").includes("html") ||
+    /^\s*</.test(text);
+}
+
+/** The error for a non-2xx response, with what the server said about it. */
+export function httpError(
+  response: Response,
+  text: string,
+  what: string,
+  hint?: string,
+): CredentialsError {
+  const status = response.status;
+  const endpoint = response.url ? endpointOf(response.url) : undefined;
+  const said = serverSaid(text);
+  const code: CredentialsErrorCode = status === 401 || status === 403 ||
+      said.error === "invalid_client" || said.error === "invalid_grant" ||
+      said.error === "access_denied" || said.error === "unauthorized_client"
+    ? "invalid_credentials"
+    : status >= 500
+    ? "server_error"
+    : "bad_response";
+  let message = `${what}${
+    endpoint ? ` (${endpoint})` : ""
+  } answered HTTP ${status}`;
+  const detail = [said.error, said.errorDescription].filter(Boolean).join(": ");
+  if (detail) message += ` ${detail}`;
+  else if (looksLikeHtml(response, text)) message += " with an HTML page";
+  message += ".";
+  if (code === "invalid_credentials" && hint) message += ` ${hint}`;
+  else if (code === "server_error") {
+    message += " The service may be down; try again later.";
+  }
+  return new CredentialsError(message, {
+    code,
+    status,
+    endpoint,
+    error: said.error,
+    errorDescription: said.errorDescription,
+  });
+}
+
+/** `error` / `error_description` (OAuth) or `error.message` (Google, CARTO) from a body. */
+function serverSaid(
+  text: string,
+): { error?: string; errorDescription?: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  if (!body || typeof body !== "object") return {};
+  const b = body as Record<string, unknown>;
+  const str = (
+    v: unknown,
+  ) => (typeof v === "string" && v ? clip(v) : undefined);
+  if (b.error && typeof b.error === "object") {
+    const e = b.error as Record<string, unknown>;
+    return {
+      error: str(e.status) ?? str(e.code),
+      errorDescription: str(e.message),
+    };
+  }
+  return {
+    error: str(b.error),
+    errorDescription: str(b.error_description) ?? str(b.message) ??
+      str(b.detail),
+  };
+}
+
+function clip(s: string): string {
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
+}

@@ -1,0 +1,191 @@
+import * as oauth from "oauth4webapi";
+import { AUDIENCE, type Endpoints, OAUTH_CLIENT_ID } from "../endpoints.ts";
+import { CredentialsError } from "../errors.ts";
+import { endpointOf, type HttpOptions, readJson, send } from "../http.ts";
+
+/** A token endpoint's answer, with `expires_in` turned into an absolute time. */
+export interface TokenSet {
+  accessToken: string;
+  /** Unix seconds (UTC). */
+  expiration: number;
+  refreshToken?: string;
+  scope?: string;
+}
+
+/** Where and how to reach the token endpoint. */
+export interface TokenEndpointOptions {
+  endpoints: Endpoints;
+  http?: HttpOptions;
+}
+
+const TOKEN_ENDPOINT = "CARTO login service";
+
+/** oauth4webapi's view of CARTO's Auth0 tenant. */
+export function authorizationServer(
+  endpoints: Endpoints,
+): oauth.AuthorizationServer {
+  return {
+    issuer: `${endpoints.auth}/`,
+    authorization_endpoint: `${endpoints.auth}/authorize`,
+    token_endpoint: `${endpoints.auth}/oauth/token`,
+  };
+}
+
+/** The public client of the interactive login. */
+export const publicClient: oauth.Client = { client_id: OAUTH_CLIENT_ID };
+
+function requestOptions(endpoints: Endpoints, http: HttpOptions = {}) {
+  return {
+    [oauth.customFetch]: (url: string, init: RequestInit) =>
+      send(TOKEN_ENDPOINT, url, init, http),
+    // Only the fake CARTO on a loopback host is plain http; endpoints are validated before.
+    [oauth.allowInsecureRequests]: endpoints.auth.startsWith("http:"),
+    additionalParameters: { audience: AUDIENCE },
+  };
+}
+
+/**
+ * Validates a token endpoint response: HTTP errors carry the server's
+ * `error`/`error_description`; the body must be a JSON object with
+ * `access_token`, `token_type` and `expires_in` (or a JWT with `exp`).
+ */
+export async function processTokenResponse(
+  endpoints: Endpoints,
+  client: oauth.Client,
+  response: Response,
+  hint: string,
+): Promise<TokenSet> {
+  const json = await readJson(response, TOKEN_ENDPOINT, hint);
+  const endpoint = endpointOf(authorizationServer(endpoints).token_endpoint!);
+  let result: oauth.TokenEndpointResponse;
+  try {
+    result = await oauth.processGenericTokenEndpointResponse(
+      authorizationServer(endpoints),
+      client,
+      new Response(JSON.stringify(json), {
+        headers: { "content-type": "application/json" },
+      }),
+    );
+  } catch (e) {
+    throw new CredentialsError(
+      `${TOKEN_ENDPOINT} (${endpoint}) answered with an invalid token response: ${
+        (e as Error).message
+      }.`,
+      { code: "bad_response", endpoint },
+    );
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const expiration = result.expires_in !== undefined
+    ? now + Math.floor(result.expires_in)
+    : jwtExpiration(result.access_token);
+  if (expiration === undefined) {
+    throw new CredentialsError(
+      `${TOKEN_ENDPOINT} (${endpoint}) answered without "expires_in", so the token's lifetime is unknown.`,
+      { code: "bad_response", endpoint },
+    );
+  }
+  return {
+    accessToken: result.access_token,
+    expiration,
+    refreshToken: result.refresh_token,
+    scope: result.scope,
+  };
+}
+
+/** The `exp` claim of a JWT, without verifying it; `undefined` for anything else. */
+export function jwtExpiration(token: string): number | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const exp = JSON.parse(json)?.exp;
+    return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sends the authorization code grant (PKCE) and returns the raw response. */
+export function authorizationCodeRequest(
+  options: TokenEndpointOptions & {
+    callbackParameters: URLSearchParams;
+    redirectUri: string;
+    codeVerifier: string;
+  },
+): Promise<Response> {
+  return oauth.authorizationCodeGrantRequest(
+    authorizationServer(options.endpoints),
+    publicClient,
+    oauth.None(),
+    options.callbackParameters,
+    options.redirectUri,
+    options.codeVerifier,
+    requestOptions(options.endpoints, options.http),
+  );
+}
+
+/** Validates the answer to {@linkcode authorizationCodeRequest}. */
+export function processAuthorizationCodeResponse(
+  endpoints: Endpoints,
+  response: Response,
+): Promise<TokenSet> {
+  return processTokenResponse(
+    endpoints,
+    publicClient,
+    response,
+    "Log in again.",
+  );
+}
+
+/** Sends the refresh token grant and returns the raw response. */
+export function refreshTokenRequest(
+  options: TokenEndpointOptions & { refreshToken: string },
+): Promise<Response> {
+  return oauth.refreshTokenGrantRequest(
+    authorizationServer(options.endpoints),
+    publicClient,
+    oauth.None(),
+    options.refreshToken,
+    requestOptions(options.endpoints, options.http),
+  );
+}
+
+/** Validates the answer to {@linkcode refreshTokenRequest}. */
+export function processRefreshTokenResponse(
+  endpoints: Endpoints,
+  response: Response,
+): Promise<TokenSet> {
+  return processTokenResponse(
+    endpoints,
+    publicClient,
+    response,
+    "Log in again.",
+  );
+}
+
+/** Sends the client credentials grant (M2M) and returns the raw response. */
+export function clientCredentialsRequest(
+  options: TokenEndpointOptions & { clientId: string; clientSecret: string },
+): Promise<Response> {
+  return oauth.clientCredentialsGrantRequest(
+    authorizationServer(options.endpoints),
+    { client_id: options.clientId },
+    oauth.ClientSecretPost(options.clientSecret),
+    { audience: AUDIENCE },
+    requestOptions(options.endpoints, options.http),
+  );
+}
+
+/** Validates the answer to {@linkcode clientCredentialsRequest}. */
+export function processClientCredentialsResponse(
+  endpoints: Endpoints,
+  clientId: string,
+  response: Response,
+): Promise<TokenSet> {
+  return processTokenResponse(
+    endpoints,
+    { client_id: clientId },
+    response,
+    "Check client_id and client_secret in your M2M credentials.",
+  );
+}

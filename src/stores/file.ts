@@ -1,0 +1,229 @@
+import { CredentialsError } from "../errors.ts";
+import { nodeBuiltin } from "../runtime/builtins.ts";
+import type { StoredToken, TokenStore } from "./types.ts";
+
+type Fs = typeof import("node:fs/promises");
+type Path = typeof import("node:path");
+type Os = typeof import("node:os");
+
+/** Options of {@linkcode FileTokenStore}. */
+export interface FileTokenStoreOptions {
+  /** One file for every key (the `cacheFilepath` option of `CartoAuth`). */
+  path?: string;
+  /** Folder holding `token_<key>.json`; default `~/.carto-auth`. */
+  dir?: string;
+  /** Called with a warning (loose permissions, a bad file set aside); default `console.warn`. */
+  onWarning?: (message: string) => void;
+}
+
+/**
+ * Keeps tokens in the files of the Python `carto-auth` package,
+ * `~/.carto-auth/token_oauth.json` and `token_m2m.json`, so that a token cached
+ * by either is used by the other. Writes are atomic (temporary file, then
+ * rename), the folder is 0700 and the file 0600. A file that cannot be read
+ * or parsed counts as "no token"; it is set aside as `<file>.invalid` when a
+ * new token replaces it.
+ *
+ * Python writes `expiration` with `datetime.utcnow().timestamp()`, which is
+ * off by the machine's UTC offset unless `TZ=UTC`. Files without this
+ * library's exact `expiration_utc` are read with the earlier of the two
+ * readings, and the `expiration` written here is one that Python's own clock
+ * never takes for later than the truth.
+ *
+ * @example
+ * ```ts
+ * import { FileTokenStore } from "@carto/auth";
+ *
+ * const store = new FileTokenStore(); // ~/.carto-auth/token_<mode>.json
+ * const token = await store.get("oauth");
+ * console.log(token?.apiBaseUrl);
+ * ```
+ */
+export class FileTokenStore implements TokenStore {
+  readonly #path?: string;
+  readonly #dir?: string;
+  readonly #warn: (message: string) => void;
+  readonly #invalid = new Set<string>();
+
+  /** A store over `options.path`, or over `token_<key>.json` in `options.dir`. */
+  constructor(options: FileTokenStoreOptions = {}) {
+    this.#path = options.path;
+    this.#dir = options.dir;
+    this.#warn = options.onWarning ?? ((m) => console.warn(m));
+  }
+
+  /** The file that holds the token under `key`. */
+  pathFor(key: string): string {
+    if (this.#path) return this.#path;
+    const { join } = modules().path;
+    return join(
+      this.#dir ?? join(modules().os.homedir(), ".carto-auth"),
+      `token_${key}.json`,
+    );
+  }
+
+  /** Reads the token under `key`; a missing, unreadable or invalid file gives `undefined`. */
+  async get(key: string): Promise<StoredToken | undefined> {
+    const path = this.pathFor(key);
+    let text: string;
+    try {
+      text = await modules().fs.readFile(path, "utf8");
+    } catch {
+      return undefined;
+    }
+    const token = parseTokenFile(text);
+    if (token) this.#invalid.delete(path);
+    else this.#invalid.add(path);
+    return token;
+  }
+
+  /** Writes `token` under `key` atomically, with owner-only permissions. */
+  async set(key: string, token: StoredToken): Promise<void> {
+    const { fs, path: pathMod } = modules();
+    const path = this.pathFor(key);
+    const dir = pathMod.dirname(path);
+    await this.#ensurePrivateDir(dir);
+    if (this.#invalid.delete(path)) {
+      await fs.rename(path, `${path}.invalid`).then(
+        () =>
+          this.#warn(
+            `carto-auth: ${path} did not hold a valid token; kept it as ${path}.invalid`,
+          ),
+        () => {},
+      );
+    }
+    const tmp = `${path}.${randomSuffix()}.tmp`;
+    try {
+      await fs.writeFile(tmp, formatTokenFile(token), {
+        mode: 0o600,
+        flag: "wx",
+      });
+      await fs.chmod(tmp, 0o600);
+      await fs.rename(tmp, path);
+    } catch (cause) {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+      throw new CredentialsError(
+        `Could not save the token to ${path}: ${(cause as Error).message}. ` +
+          `Check that the folder is writable, or pass another cacheFilepath.`,
+        { code: "invalid_input", cause },
+      );
+    }
+  }
+
+  /** Removes the file of `key`; no error when it does not exist. */
+  async delete(key: string): Promise<void> {
+    await modules().fs.rm(this.pathFor(key), { force: true });
+  }
+
+  async #ensurePrivateDir(dir: string): Promise<void> {
+    const { fs } = modules();
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (isWindows()) return;
+    const stat = await fs.stat(dir);
+    // Only the folder this library owns is tightened; a custom cacheFilepath may sit anywhere.
+    if ((stat.mode & 0o077) !== 0 && !this.#path) {
+      await fs.chmod(dir, 0o700);
+      this.#warn(
+        `carto-auth: ${dir} was readable by others (mode ${
+          (stat.mode & 0o777).toString(8)
+        }); set it to 700.`,
+      );
+    }
+  }
+}
+
+function modules(): { fs: Fs; path: Path; os: Os } {
+  const fs = nodeBuiltin<Fs>("node:fs/promises");
+  const path = nodeBuiltin<Path>("node:path");
+  const os = nodeBuiltin<Os>("node:os");
+  if (!fs || !path || !os) {
+    throw new CredentialsError(
+      "There is no file system here to keep the token in. Pass `store` " +
+        "(MemoryTokenStore, CloudflareKVTokenStore, DenoKVTokenStore) or `useCache: false`.",
+      { code: "invalid_input" },
+    );
+  }
+  return { fs, path, os };
+}
+
+function isWindows(): boolean {
+  return (globalThis as { process?: { platform?: string } }).process
+    ?.platform === "win32";
+}
+
+function randomSuffix(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** This machine's UTC offset in seconds, east positive. */
+function utcOffsetSeconds(at: number): number {
+  return -new Date(at * 1000).getTimezoneOffset() * 60;
+}
+
+/**
+ * Parses the JSON of a token file written by this library or by the Python
+ * package; `undefined` for anything else.
+ */
+export function parseTokenFile(text: string): StoredToken | undefined {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) {
+    return undefined;
+  }
+  const d = data as Record<string, unknown>;
+  if (typeof d.access_token !== "string" || !d.access_token) return undefined;
+  if (typeof d.expiration !== "number" || !Number.isFinite(d.expiration)) {
+    return undefined;
+  }
+  let expiration: number;
+  if (
+    typeof d.expiration_utc === "number" && Number.isFinite(d.expiration_utc)
+  ) {
+    expiration = d.expiration_utc;
+  } else {
+    // Written by Python: maybe shifted by the UTC offset; take the earlier reading.
+    expiration = Math.min(
+      d.expiration,
+      d.expiration + utcOffsetSeconds(d.expiration),
+    );
+  }
+  const token: StoredToken = { accessToken: d.access_token, expiration };
+  const optional = [
+    ["api_base_url", "apiBaseUrl"],
+    ["refresh_token", "refreshToken"],
+    ["client_id", "clientId"],
+    ["org", "org"],
+  ] as const;
+  for (const [file, field] of optional) {
+    const v = d[file];
+    if (typeof v === "string" && v) token[field] = v;
+  }
+  return token;
+}
+
+/**
+ * The JSON of a token file: the Python package's keys first, in its order and
+ * spacing (`json.dump`), then this library's extras, which Python ignores.
+ */
+export function formatTokenFile(token: StoredToken): string {
+  const exact = Math.floor(token.expiration);
+  const data: Record<string, unknown> = {
+    api_base_url: token.apiBaseUrl ?? null,
+    access_token: token.accessToken,
+    // What Python's utcnow()-based clock never reads as later than the truth.
+    expiration: Math.min(exact, exact - utcOffsetSeconds(exact)),
+    expiration_utc: exact,
+  };
+  if (token.refreshToken) data.refresh_token = token.refreshToken;
+  if (token.clientId) data.client_id = token.clientId;
+  if (token.org) data.org = token.org;
+  const fields = Object.entries(data).map(([k, v]) =>
+    `${JSON.stringify(k)}: ${JSON.stringify(v)}`
+  );
+  return `{${fields.join(", ")}}`;
+}

@@ -1,0 +1,29 @@
+/**
+ * A fake CARTO for tests: Auth0 login (PKCE checked), accounts, tenant
+ * configuration, the DW token, the SQL API and a BigQuery REST subset, on
+ * 127.0.0.1.
+ *
+ * @example
+ * ```ts
+ * import { CartoAuth } from "@carto/auth";
+ * import { startFakeCarto } from "@carto/auth/testing";
+ *
+ * await using fake = await startFakeCarto();
+ * const auth = await CartoAuth.fromOAuth({
+ *   endpoints: fake.endpoints,
+ *   openBrowser: fake.browser,
+ *   redirectPort: 0,
+ *   useCache: false,
+ * });
+ * ```
+ *
+ * @module
+ */
+export {
+  type FakeCarto,
+  type FakeCartoOptions,
+  type FakeRoute,
+  type RecordedRequest,
+  startFakeCarto,
+} from "./fake_carto.ts";
+export type { FakeBigQuery, FakeField, FakeResult } from "./fake_bigquery.ts";
