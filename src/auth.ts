@@ -412,7 +412,11 @@ export class CartoAuth {
   async #obtain(rejected?: string): Promise<StoredToken> {
     const cached = await this.#readCache();
     if (cached && cached.accessToken !== rejected && this.#isFresh(cached)) {
-      return this.#adopt(cached, false);
+      const known = this.#apiBaseUrl ?? cached.apiBaseUrl;
+      if (known) return this.#adopt(cached, false);
+      // A Python file may hold a token without api_base_url: find it, keep the token.
+      this.#apiBaseUrl = await this.#discover(cached.accessToken);
+      return this.#adopt(cached, true);
     }
     const refreshToken = this.#token?.refreshToken ?? cached?.refreshToken;
     let tokens: TokenSet | undefined;
@@ -428,11 +432,7 @@ export class CartoAuth {
     }
     // A new login may be another person's: find their account again.
     if (!this.#apiBaseUrlPinned && (loggedIn || !this.#apiBaseUrl)) {
-      const { discoverAccount } = await import("./discovery.ts");
-      this.#apiBaseUrl = (await discoverAccount(tokens.accessToken, {
-        endpoints: this.#endpoints,
-        http: this.#http,
-      })).apiBaseUrl;
+      this.#apiBaseUrl = await this.#discover(tokens.accessToken);
     }
     return this.#adopt({
       accessToken: tokens.accessToken,
@@ -445,6 +445,15 @@ export class CartoAuth {
       clientId: this.#mode === "m2m" ? this.#options.clientId : undefined,
       org: this.#mode === "oauth" ? this.#options.org : undefined,
     }, true);
+  }
+
+  async #discover(accessToken: string): Promise<string> {
+    const { discoverAccount } = await import("./discovery.ts");
+    const account = await discoverAccount(accessToken, {
+      endpoints: this.#endpoints,
+      http: this.#http,
+    });
+    return account.apiBaseUrl;
   }
 
   async #adopt(token: StoredToken, save: boolean): Promise<StoredToken> {

@@ -17,7 +17,7 @@ import {
 } from "./token.ts";
 
 /** Plays the browser: opens (or is told about) the authorize URL. */
-export type OpenBrowser = (url: string) => void | Promise<void>;
+export type OpenBrowser = (url: string) => void | Promise<unknown>;
 /** Asks a person for a line of text; `null` when there is no answer. */
 export type Prompt = (message: string) => Promise<string | null>;
 
@@ -96,6 +96,8 @@ async function loopbackLogin(
     });
     const url = request.url;
     const parameters = waitFor(receiver.callback, options);
+    // It may settle while the browser is still being opened; it is awaited below.
+    parameters.catch(() => {});
     if (typeof options.openBrowser === "function") {
       await options.openBrowser(url);
     } else {
@@ -153,9 +155,11 @@ function waitFor<T>(
     const timer = setTimeout(() => {
       finish();
       const minutes = timeoutMs / 60_000;
-      const span = Number.isInteger(minutes) && minutes >= 1
+      const span = Number.isInteger(minutes)
         ? `${minutes} minute${minutes === 1 ? "" : "s"}`
-        : `${Math.round(timeoutMs / 1000)} s`;
+        : timeoutMs >= 1000
+        ? `${Math.round(timeoutMs / 1000)} s`
+        : `${timeoutMs} ms`;
       reject(
         new CredentialsError(
           `The login was not completed within ${span}. Run the login again when you are ready.`,
