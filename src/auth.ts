@@ -305,9 +305,12 @@ export class CartoAuth {
    * const res = await auth.fetch("/v3/sql/carto_dw/query?q=select%201");
    * ```
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  async fetch(
+    input: string | URL | Request,
+    init?: RequestInit,
+  ): Promise<Response> {
     const doFetch = this.#options.fetch ?? globalThis.fetch;
-    return this.#authorizedFetch(
+    return await this.#authorizedFetch(
       new Request(this.#resolve(input), init),
       doFetch,
     );
