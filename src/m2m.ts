@@ -6,8 +6,11 @@ type Fs = typeof import("node:fs/promises");
 
 /** The credentials of a CARTO M2M (machine-to-machine) OAuth client. */
 export interface M2MCredentials {
+  /** The API base URL of the account, e.g. `https://gcp-us-east1.api.carto.com`. */
   apiBaseUrl: string;
+  /** The client id of the M2M OAuth client. */
   clientId: string;
+  /** The client secret; it is sent only to the token endpoint. */
   clientSecret: string;
 }
 

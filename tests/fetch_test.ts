@@ -57,7 +57,7 @@ test("a redirect to another origin is followed without the token; same origin ke
   await using fake = await startFakeCarto();
   await using other = await startFakeCarto();
   const auth = await m2m(fake);
-  fake.failNext("sql", (c) => c.redirect(`${other.url}/landing`, 302));
+  fake.failNext("sql", () => Response.redirect(`${other.url}/landing`, 302));
   await (await auth.fetch("/v3/sql/carto_dw/query?q=select%201%20as%20n")).body
     ?.cancel();
   assert.equal(lastRequest(other).path, "/landing");
@@ -65,8 +65,11 @@ test("a redirect to another origin is followed without the token; same origin ke
 
   fake.failNext(
     "sql",
-    (c) =>
-      c.redirect(`${fake.apiBaseUrl}/v3/sql/b/query?q=select%202%20as%20n`),
+    () =>
+      Response.redirect(
+        `${fake.apiBaseUrl}/v3/sql/b/query?q=select%202%20as%20n`,
+        302,
+      ),
   );
   const res = await auth.fetch("/v3/sql/a/query?q=select%201%20as%20n");
   assert.deepEqual((await res.json()).rows, [{ n: 2 }]);

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { OAUTH_CLIENT_ID, PASTE_REDIRECT_URI } from "../endpoints.ts";
 import type { Endpoints } from "../endpoints.ts";
-import { runtimeServe, type Serve } from "../runtime/serve.ts";
+import { runtimeServe } from "../runtime/serve.ts";
 import { type FakeBigQuery, fakeBigQuery } from "./fake_bigquery.ts";
 import { base64url, randomId, sha256Base64url } from "./util.ts";
 
@@ -21,9 +21,11 @@ export type FakeRoute =
 export interface RecordedRequest {
   /** Which upstream call it was; `undefined` for unknown paths. */
   route?: FakeRoute;
+  /** HTTP method. */
   method: string;
   /** Path and query, e.g. `/auth0/oauth/token`. */
   path: string;
+  /** Request headers, `authorization` included. */
   headers: Headers;
   /** The body as text (`""` when none). */
   body: string;
@@ -43,8 +45,6 @@ export interface FakeCartoOptions {
   orgs?: Record<string, string>;
   /** The DW project id, default `carto-dw-ac-fake`. */
   dwProjectId?: string;
-  /** The server adapter; default the current runtime's. */
-  serve?: Serve;
 }
 
 /** What an issued CARTO access token stands for. */
@@ -61,7 +61,8 @@ interface PendingCode {
   used: boolean;
 }
 
-type Fault = (c: Context) => Response | Promise<Response>;
+/** A replacement answer for {@linkcode FakeCarto.failNext}: a function of the request. */
+export type FakeFault = (request: Request) => Response | Promise<Response>;
 
 /** A running fake CARTO; see {@linkcode startFakeCarto}. */
 export interface FakeCarto {
@@ -96,7 +97,7 @@ export interface FakeCarto {
     route: FakeRoute,
     fault:
       | { status: number; body?: unknown; headers?: Record<string, string> }
-      | Fault,
+      | FakeFault,
     times?: number,
   ): void;
   /** Makes the next authorization request end with `error=access_denied`. */
@@ -154,7 +155,7 @@ export async function startFakeCarto(
   const refreshTokens = new Map<string, { subject: string; org?: string }>();
   const codes = new Map<string, PendingCode>();
   const dwTokens = new Map<string, number>();
-  const faults = new Map<FakeRoute, Fault[]>();
+  const faults = new Map<FakeRoute, FakeFault[]>();
   const requests: RecordedRequest[] = [];
   let denial: string | undefined;
   let origin = "";
@@ -210,16 +211,22 @@ export async function startFakeCarto(
   app.use("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     const route = routeOf(path);
-    requests.push({
+    const recorded: RecordedRequest = {
       route,
       method: c.req.method,
       path: path + new URL(c.req.url).search,
       headers: new Headers(c.req.raw.headers),
       // Hono caches the body, so handlers can still read it.
       body: c.req.method === "GET" ? "" : await c.req.text(),
-    });
+    };
+    requests.push(recorded);
     const fault = route && faults.get(route)?.shift();
-    if (fault) return fault(c);
+    if (fault) {
+      const { method, headers, body } = recorded;
+      return fault(
+        new Request(c.req.url, { method, headers, body: body || undefined }),
+      );
+    }
     await next();
   });
 
@@ -400,7 +407,7 @@ export async function startFakeCarto(
     c.json({ error: `No route for ${c.req.method} ${c.req.path}` }, 404)
   );
 
-  const serve = options.serve ?? await runtimeServe();
+  const serve = await runtimeServe();
   const server = await serve(
     { hostname: "127.0.0.1", port: 0 },
     (request) => app.fetch(request),
@@ -439,7 +446,7 @@ export async function startFakeCarto(
     bigquery,
     count: (route) => requests.filter((r) => r.route === route).length,
     failNext(route, fault, times = 1) {
-      const respond: Fault = typeof fault === "function" ? fault : () => {
+      const respond: FakeFault = typeof fault === "function" ? fault : () => {
         const body = typeof fault.body === "string"
           ? fault.body
           : JSON.stringify(fault.body ?? {});

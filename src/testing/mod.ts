@@ -19,8 +19,10 @@
  *
  * @module
  */
+export type { Endpoints } from "../endpoints.ts";
 export {
   type FakeCarto,
+  type FakeFault,
   type FakeCartoOptions,
   type FakeRoute,
   type RecordedRequest,
