@@ -36,6 +36,17 @@ export {
   type FileTokenStoreOptions,
 } from "./src/stores/file.ts";
 export {
+  type CloudflareKVNamespace,
+  CloudflareKVTokenStore,
+  type CloudflareKVTokenStoreOptions,
+} from "./src/stores/cloudflare_kv.ts";
+export {
+  type DenoKv,
+  type DenoKvKeyPart,
+  DenoKVTokenStore,
+  type DenoKVTokenStoreOptions,
+} from "./src/stores/deno_kv.ts";
+export {
   CartoDwClient,
   type CartoDwClientOptions,
   type DwCredentials,

@@ -1,0 +1,260 @@
+/**
+ * The contract every {@linkcode TokenStore} keeps, as node:test cases that
+ * any test file registers over its own store (Memory, File, Cloudflare KV,
+ * Deno KV), plus a stand-in for a Cloudflare KV namespace that behaves like
+ * the real one (text values, expirations, the 60 s minimum TTL, `list`).
+ *
+ * This file is not a test file itself; the `stores_*_test.ts` files and the
+ * workerd run (`worker_workerd.ts`, over miniflare's real KV) use it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StoredToken, TokenStore } from "../mod.ts";
+
+/** One store under test. */
+export interface StoreCase {
+  /** Shown before every case name, e.g. `DenoKVTokenStore`. */
+  name: string;
+  /**
+   * Why this store does not exist in this runtime. Its cases are then
+   * registered as skipped, so the runner counts them as skipped, not passed.
+   */
+  unavailable?: string;
+  /** A fresh, empty store. */
+  open(): Promise<TokenStore> | TokenStore;
+  /**
+   * A second store over the same backing as `store` (another process or
+   * isolate). Absent for stores that keep nothing outside the instance.
+   */
+  peer?(store: TokenStore): Promise<TokenStore> | TokenStore;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** A token with every field set. */
+export function fullToken(overrides: Partial<StoredToken> = {}): StoredToken {
+  return {
+    accessToken: `eyJ.${crypto.randomUUID()}.sig`,
+    expiration: now() + 3600,
+    apiBaseUrl: "https://gcp-us-east1.api.carto.com",
+    refreshToken: "rt-123",
+    clientId: "client-abc",
+    org: "acme",
+    ...overrides,
+  };
+}
+
+/** Registers the contract's cases for `c`. */
+export function tokenStoreContract(c: StoreCase): void {
+  const cases: [string, (store: TokenStore) => Promise<void>][] = [
+    ["get of a key never set is undefined", async (store) => {
+      assert.equal(await store.get("m2m"), undefined);
+      assert.equal(await store.get("oauth"), undefined);
+    }],
+    ["set then get gives back every field", async (store) => {
+      const token = fullToken();
+      await store.set("m2m", token);
+      assert.deepEqual(await store.get("m2m"), token);
+    }],
+    [
+      "a token with only the required fields comes back as it was",
+      async (store) => {
+        const token = { accessToken: "tok-min", expiration: now() + 600 };
+        await store.set("oauth", token);
+        assert.deepEqual(await store.get("oauth"), token);
+      },
+    ],
+    ["set replaces the token under the key", async (store) => {
+      await store.set("m2m", fullToken({ accessToken: "first" }));
+      const second = fullToken({ accessToken: "second", clientId: "other" });
+      await store.set("m2m", second);
+      assert.deepEqual(await store.get("m2m"), second);
+    }],
+    ["keys are independent", async (store) => {
+      const oauth = fullToken({ accessToken: "for-oauth" });
+      const m2m = fullToken({ accessToken: "for-m2m" });
+      await store.set("oauth", oauth);
+      await store.set("m2m", m2m);
+      assert.deepEqual(await store.get("oauth"), oauth);
+      assert.deepEqual(await store.get("m2m"), m2m);
+      await store.delete("oauth");
+      assert.equal(await store.get("oauth"), undefined);
+      assert.deepEqual(await store.get("m2m"), m2m);
+    }],
+    [
+      "delete removes the token, and deleting a missing one is no error",
+      async (store) => {
+        await store.set("m2m", fullToken());
+        await store.delete("m2m");
+        assert.equal(await store.get("m2m"), undefined);
+        await store.delete("m2m");
+        await store.delete("oauth");
+      },
+    ],
+    ["the store keeps its own copy", async (store) => {
+      const token = fullToken({ accessToken: "original" });
+      await store.set("m2m", token);
+      token.accessToken = "changed after set";
+      const read = await store.get("m2m");
+      assert.equal(read?.accessToken, "original");
+      read!.accessToken = "changed after get";
+      assert.equal((await store.get("m2m"))?.accessToken, "original");
+    }],
+    [
+      "a token near or past its expiry is still given back (CartoAuth decides)",
+      async (store) => {
+        const soon = fullToken({ expiration: now() + 5 });
+        await store.set("m2m", soon);
+        assert.deepEqual(await store.get("m2m"), soon);
+        const past = fullToken({ expiration: now() - 3600 });
+        await store.set("oauth", past);
+        assert.deepEqual(await store.get("oauth"), past);
+      },
+    ],
+  ];
+  for (const [title, run] of cases) {
+    test(`${c.name}: ${title}`, { skip: c.unavailable }, async () => {
+      await run(await c.open());
+    });
+  }
+  if (!c.peer) return;
+  const peer = c.peer;
+  test(
+    `${c.name}: another instance over the same backing sees writes and deletes`,
+    { skip: c.unavailable },
+    async () => {
+      const one = await c.open();
+      const two = await peer(one);
+      const token = fullToken();
+      await one.set("m2m", token);
+      assert.deepEqual(await two.get("m2m"), token);
+      const newer = fullToken({ accessToken: "newer" });
+      await two.set("m2m", newer);
+      assert.deepEqual(await one.get("m2m"), newer);
+      await one.delete("m2m");
+      assert.equal(await two.get("m2m"), undefined);
+    },
+  );
+}
+
+/** Options of `put` on a Cloudflare KV namespace. */
+export interface KVPutOptions {
+  expiration?: number;
+  expirationTtl?: number;
+}
+
+/**
+ * An in-memory Cloudflare KV namespace with KV's rules: string values,
+ * `expiration` (Unix s) and `expirationTtl` (s), both refused when less than
+ * 60 s away (with KV's own messages), expired keys invisible, and `list`
+ * showing each key's expiration. `clock` (Unix seconds) can be moved.
+ */
+export class FakeKVNamespace {
+  readonly #entries = new Map<string, { value: string; expiration?: number }>();
+  /** The namespace's clock, Unix seconds; tests move it forward. */
+  clock = Date.now() / 1000;
+  /** Every `put`, oldest first. */
+  readonly puts: { key: string; options?: KVPutOptions }[] = [];
+
+  get(key: string): Promise<string | null> {
+    return Promise.resolve(this.#live(key)?.value ?? null);
+  }
+
+  put(key: string, value: string, options?: KVPutOptions): Promise<void> {
+    if (typeof value !== "string") {
+      return Promise.reject(
+        new TypeError("KV put() accepts only strings here"),
+      );
+    }
+    let expiration: number | undefined;
+    if (options?.expirationTtl !== undefined) {
+      if (options.expirationTtl < 60) {
+        return Promise.reject(
+          new Error(
+            `KV PUT failed: 400 Invalid expiration_ttl of ${options.expirationTtl}. Expiration TTL must be at least 60.`,
+          ),
+        );
+      }
+      expiration = this.clock + options.expirationTtl;
+    } else if (options?.expiration !== undefined) {
+      if (options.expiration < this.clock + 60) {
+        return Promise.reject(
+          new Error(
+            `KV PUT failed: 400 Invalid expiration of ${options.expiration}. Expiration times must be at least 60 seconds in the future.`,
+          ),
+        );
+      }
+      expiration = options.expiration;
+    }
+    this.puts.push({ key, options });
+    this.#entries.set(key, { value, expiration });
+    return Promise.resolve();
+  }
+
+  delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+    return Promise.resolve();
+  }
+
+  list(
+    options: { prefix?: string } = {},
+  ): Promise<{ keys: { name: string; expiration?: number }[] }> {
+    const keys = [...this.#entries.keys()]
+      .filter((name) => name.startsWith(options.prefix ?? ""))
+      .filter((name) => this.#live(name))
+      .sort()
+      .map((name) => ({
+        name,
+        expiration: this.#entries.get(name)!.expiration,
+      }));
+    return Promise.resolve({ keys });
+  }
+
+  #live(key: string) {
+    const entry = this.#entries.get(key);
+    if (entry?.expiration !== undefined && entry.expiration <= this.clock) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+}
+
+/**
+ * Opens real Deno KV databases in temporary files, and closes them all at the
+ * end. `unavailable` says why there are none (not Deno); in Deno without KV
+ * (no `--unstable-kv`), `open` throws, so those cases fail instead of passing.
+ */
+export function denoKvFiles(): {
+  unavailable?: string;
+  open(path?: string): Promise<{ kv: Deno.Kv; path: string }>;
+  closeAll(): void;
+} {
+  const deno = (globalThis as {
+    Deno?: { openKv?: (path?: string) => Promise<Deno.Kv> };
+  }).Deno;
+  const opened: Deno.Kv[] = [];
+  return {
+    unavailable: deno ? undefined : "Deno KV exists only in Deno",
+    async open(path) {
+      if (!deno?.openKv) {
+        throw new Error(
+          "Deno.openKv is missing: Deno KV needs --unstable-kv (deno.json sets unstable: [kv]).",
+        );
+      }
+      path ??= join(
+        await mkdtemp(join(tmpdir(), "carto-auth-kv-")),
+        "kv.sqlite3",
+      );
+      const kv = await deno.openKv(path);
+      opened.push(kv);
+      return { kv, path };
+    },
+    closeAll() {
+      for (const kv of opened.splice(0)) kv.close();
+    },
+  };
+}
