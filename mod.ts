@@ -20,6 +20,8 @@ export {
   type M2MOptions,
   type Mode,
   type OAuthOptions,
+  type SqlApiField,
+  type SqlApiResult,
 } from "./src/auth.ts";
 export {
   CredentialsError,

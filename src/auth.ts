@@ -30,6 +30,28 @@ import { FileTokenStore } from "./stores/file.ts";
 import { MemoryTokenStore } from "./stores/memory.ts";
 import type { StoredToken, TokenStore } from "./stores/types.ts";
 
+/** A column of a CARTO SQL API result. */
+export interface SqlApiField {
+  /** Column name. */
+  name: string;
+  /** Column type as the connection names it (e.g. `int64`, `string`). */
+  type: string;
+}
+
+/** What {@linkcode CartoAuth.querySql} returns. */
+export interface SqlApiResult {
+  /** One object per row, as JSON values. */
+  rows: Record<string, unknown>[];
+  /** The columns, in order. */
+  schema: SqlApiField[];
+  /** What the API says about the query (bytes processed, cache hit, …). */
+  meta: Record<string, unknown>;
+}
+
+/** URLs longer than this go as POST (proxies and servers cap URL length). */
+const MAX_GET_URL = 2000;
+const SQL_MAX_BYTES = 64 * 1024 * 1024;
+
 /** How a {@linkcode CartoAuth} obtains tokens. */
 export type Mode = "oauth" | "m2m";
 
@@ -154,7 +176,12 @@ export class CartoAuth {
     this.#mode = options.mode;
     this.#options = options;
     this.#endpoints = resolveEndpoints(options.endpoints);
-    this.#http = { fetch: options.fetch, timeoutMs: options.timeoutMs };
+    // Auth answers are small; anything near a megabyte is not one.
+    this.#http = {
+      fetch: options.fetch,
+      timeoutMs: options.timeoutMs,
+      maxBytes: 1 << 20,
+    };
     this.#leeway = options.leewaySeconds ?? 60;
     this.#log = options.log ?? ((m) => console.error(m));
     this.#apiBaseUrlPinned = options.apiBaseUrl !== undefined;
@@ -309,11 +336,81 @@ export class CartoAuth {
     input: string | URL | Request,
     init?: RequestInit,
   ): Promise<Response> {
-    const doFetch = this.#options.fetch ?? globalThis.fetch;
+    const request = new Request(this.#resolve(input), init);
+    // Only requests that can be repeated safely are retried; the body streams.
+    const retries = ["GET", "HEAD", "OPTIONS"].includes(request.method) ? 2 : 0;
     return await this.#authorizedFetch(
-      new Request(this.#resolve(input), init),
-      doFetch,
+      request,
+      (url, init) =>
+        send("CARTO API", url, init, {
+          ...this.#http,
+          retries,
+          buffer: false,
+          signal: request.signal,
+        }),
     );
+  }
+
+  /**
+   * Runs `sql` through the CARTO SQL API on `connection` (`carto_dw` or a
+   * connection name of the account): GET for short queries, POST for long
+   * ones. SQL errors are a {@linkcode CredentialsError} with the API's message.
+   *
+   * @example
+   * ```ts
+   * import { CartoAuth } from "@carto/auth";
+   *
+   * const auth = await CartoAuth.fromOAuth();
+   * const { rows } = await auth.querySql("carto_dw", "SELECT 1 AS n");
+   * ```
+   */
+  async querySql(
+    connection: string,
+    sql: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SqlApiResult> {
+    if (!this.#apiBaseUrl) await this.getAccessToken();
+    if (!this.#apiBaseUrl) throw this.#noApiBaseUrl();
+    const what = "CARTO SQL API";
+    const path = `${this.#apiBaseUrl}/v3/sql/${
+      encodeURIComponent(connection)
+    }/query`;
+    const short = `${path}?q=${encodeURIComponent(sql)}`;
+    const isGet = short.length <= MAX_GET_URL;
+    const request = isGet
+      ? new Request(short, { headers: { accept: "application/json" } })
+      : new Request(path, {
+        method: "POST",
+        headers: {
+          accept: "application/json",
+          "content-type": "application/json",
+        },
+        body: JSON.stringify({ q: sql }),
+      });
+    const response = await this.#authorizedFetch(
+      request,
+      (url, init) =>
+        send(what, url, init, {
+          ...this.#http,
+          maxBytes: SQL_MAX_BYTES,
+          retries: isGet ? 2 : 0,
+          signal: options.signal,
+        }),
+    );
+    const body = await readJson(response, what, "Log in again.");
+    if (!Array.isArray(body.rows)) {
+      throw new CredentialsError(
+        `${what} answered without rows. Check the connection name.`,
+        {
+          code: "bad_response",
+        },
+      );
+    }
+    return {
+      rows: body.rows as Record<string, unknown>[],
+      schema: Array.isArray(body.schema) ? body.schema as SqlApiField[] : [],
+      meta: (body.meta ?? {}) as Record<string, unknown>,
+    };
   }
 
   async #authorizedFetch(

@@ -10,10 +10,20 @@ export interface HttpOptions {
   signal?: AbortSignal;
   /** Extra attempts after a transient failure (429, 5xx, network), default 2. */
   retries?: number;
+  /** Largest body accepted, default 16 MiB; a larger one is an error, not a memory spike. */
+  maxBytes?: number;
+  /**
+   * Read the body within the attempt (default true): the timeout then covers
+   * the body and a connection dropped mid-body is retried. `false` returns as
+   * soon as the headers arrive, with the body left to stream.
+   */
+  buffer?: boolean;
 }
 
 /** Default per-request timeout. */
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Default largest response body. */
+export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 const MAX_BACKOFF_MS = 5_000;
 
@@ -24,10 +34,13 @@ export function endpointOf(url: string | URL): string {
 }
 
 /**
- * `fetch` with a timeout, the caller's signal, and bounded retries with
- * exponential backoff and jitter for transient failures. Network failures and
- * timeouts become a {@linkcode CredentialsError} naming `what` and the
- * endpoint; an HTTP error response is returned for the caller to read.
+ * `fetch` with a timeout, the caller's signal, a size limit, and bounded
+ * retries with exponential backoff and jitter for transient failures (429,
+ * 5xx, a connection that fails or drops mid-body). The body is read within
+ * the attempt, so the response returned is complete. Network failures,
+ * timeouts and oversized bodies become a {@linkcode CredentialsError} naming
+ * `what` and the endpoint; an HTTP error response is returned for the caller
+ * to read.
  */
 export async function send(
   what: string,
@@ -37,19 +50,39 @@ export async function send(
 ): Promise<Response> {
   const doFetch = options.fetch ?? globalThis.fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const canRepeat = !(init.body instanceof ReadableStream);
   const retries = canRepeat ? options.retries ?? 2 : 0;
   const endpoint = endpointOf(url);
   for (let attempt = 0;; attempt++) {
     options.signal?.throwIfAborted?.();
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () =>
+        timeout.abort(
+          new DOMException("The request timed out.", "TimeoutError"),
+        ),
+      timeoutMs,
+    );
     const signal = options.signal
-      ? AbortSignal.any([options.signal, timeout])
-      : timeout;
+      ? AbortSignal.any([options.signal, timeout.signal])
+      : timeout.signal;
     let response: Response;
     try {
       response = await doFetch(url, { ...init, signal });
+      if (options.buffer !== false) {
+        response = await buffered(response, maxBytes);
+      }
     } catch (cause) {
+      if (cause instanceof TooLarge) {
+        throw new CredentialsError(
+          `${what} (${endpoint}) sent more than ${
+            formatBytes(maxBytes)
+          }, which is not ` +
+            `an answer this library expects. Check the URL.`,
+          { code: "bad_response", endpoint },
+        );
+      }
       const failure = transportError(
         what,
         endpoint,
@@ -60,13 +93,60 @@ export async function send(
       if (failure.code !== "network" || attempt >= retries) throw failure;
       await backoff(attempt, undefined, options.signal);
       continue;
+    } finally {
+      clearTimeout(timer);
     }
     if (!RETRYABLE_STATUS.has(response.status) || attempt >= retries) {
       return response;
     }
-    await response.body?.cancel().catch(() => {});
     await backoff(attempt, response.headers.get("retry-after"), options.signal);
   }
+}
+
+class TooLarge extends Error {}
+
+/** The same response with its body read (at most `maxBytes`) into memory. */
+async function buffered(
+  response: Response,
+  maxBytes: number,
+): Promise<Response> {
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > maxBytes) {
+    await response.body?.cancel().catch(() => {});
+    throw new TooLarge();
+  }
+  let body: Uint8Array<ArrayBuffer> | null = null;
+  if (response.body) {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body) {
+      size += chunk.length;
+      if (size > maxBytes) throw new TooLarge();
+      chunks.push(chunk);
+    }
+    body = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      body.set(chunk, offset);
+      offset += chunk.length;
+    }
+  }
+  const nullBody = response.status === 204 || response.status === 304 ||
+    response.status < 200;
+  const copy = new Response(nullBody ? null : body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+  // Error messages name the endpoint from `url`, which a constructed Response lacks.
+  Object.defineProperty(copy, "url", { value: response.url });
+  return copy;
+}
+
+function formatBytes(n: number): string {
+  return n >= 1 << 20
+    ? `${Math.round(n / (1 << 20))} MiB`
+    : `${Math.round(n / 1024)} KiB`;
 }
 
 function transportError(

@@ -127,3 +127,53 @@ test("a given token is used as is and not renewed while valid", async () => {
   assert.equal(res.status, 200);
   assert.equal(fake.count("token"), 1);
 });
+
+test("querySql: short queries go as GET, long ones as POST, both with the token", async () => {
+  await using fake = await startFakeCarto();
+  const auth = await m2m(fake);
+  const short = await auth.querySql("carto_dw", "SELECT 1 AS n");
+  assert.deepEqual(short.rows, [{ n: 1 }]);
+  assert.deepEqual(short.schema, [{ name: "n", type: "integer" }]);
+  assert.equal(lastRequest(fake).method, "GET");
+
+  const long = `SELECT '${"x".repeat(3000)}' AS s`;
+  const posted = await auth.querySql("carto_dw", long);
+  assert.equal((posted.rows[0].s as string).length, 3000);
+  const seen = lastRequest(fake);
+  assert.equal(seen.method, "POST");
+  assert.equal(JSON.parse(seen.body).q, long);
+  assert.ok(seen.headers.get("authorization")?.startsWith("Bearer "));
+});
+
+test("querySql: a SQL error carries the API's message; a 503 on GET is retried", async () => {
+  await using fake = await startFakeCarto();
+  const auth = await m2m(fake);
+  await assert.rejects(
+    () => auth.querySql("carto_dw", "SELEC nonsense"),
+    (e) =>
+      e instanceof CredentialsError &&
+      /CARTO SQL API \(.*\/api\/v3\/sql\/carto_dw\/query\) answered HTTP 400 Syntax error/
+        .test(
+          e.message,
+        ),
+  );
+  fake.failNext("sql", { status: 503, body: { error: "busy" } });
+  const { rows } = await auth.querySql("carto_dw", "SELECT 2 AS n");
+  assert.deepEqual(rows, [{ n: 2 }]);
+});
+
+test("fetch retries a GET on 503, but never a POST", async () => {
+  await using fake = await startFakeCarto();
+  const auth = await m2m(fake);
+  fake.failNext("sql", { status: 503, body: { error: "busy" } });
+  const got = await auth.fetch("/v3/sql/carto_dw/query?q=select%201%20as%20n");
+  assert.equal(got.status, 200);
+  fake.failNext("sql", { status: 503, body: { error: "busy" } });
+  const posted = await auth.fetch("/v3/sql/carto_dw/query", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ q: "select 1 as n" }),
+  });
+  assert.equal(posted.status, 503);
+  await posted.body?.cancel();
+});
