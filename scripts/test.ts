@@ -43,6 +43,12 @@ const steps: Step[] = [
       return pass && fail ? { passed: +pass[1], failed: +fail[1] } : undefined;
     },
   },
+  {
+    // The example worker in workerd (miniflare); its name keeps it out of the runs above.
+    name: "workerd",
+    cmd: [Deno.execPath(), "test", "-A", "tests/worker_workerd.ts"],
+    counts: (out) => steps[0].counts(out),
+  },
 ];
 
 function fromFileUrl(url: string): string {

@@ -1,0 +1,102 @@
+/**
+ * Runs the example worker (`examples/cloudflare-worker`) in workerd through
+ * miniflare, wired to a fake CARTO on 127.0.0.1. Used by the workerd tests
+ * (`worker_workerd.ts`) and the worker benchmarks (`bench/worker_*.ts`).
+ */
+import { readFile } from "node:fs/promises";
+import { Miniflare } from "miniflare";
+import type { CloudflareKVNamespace } from "../mod.ts";
+import type { FakeCarto } from "../src/testing/mod.ts";
+import {
+  type BuildOptions,
+  buildWorker,
+  type BuiltWorker,
+} from "../examples/cloudflare-worker/build.ts";
+
+const exampleDir = new URL("../examples/cloudflare-worker/", import.meta.url);
+
+/** The example's `compatibility_date`, so the tests run it as deployed. */
+export async function compatibilityDate(): Promise<string> {
+  const toml = await readFile(new URL("wrangler.toml", exampleDir), "utf8");
+  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(toml)?.[1];
+  if (!date) throw new Error("wrangler.toml has no compatibility_date");
+  if (/^\s*compatibility_flags\s*=.*nodejs_compat/m.test(toml)) {
+    throw new Error("wrangler.toml must not enable nodejs_compat");
+  }
+  return date;
+}
+
+const builds = new Map<string, Promise<BuiltWorker>>();
+
+/** The worker bundled as wrangler would (cached per option set). */
+export function built(options: BuildOptions = {}): Promise<BuiltWorker> {
+  const key = JSON.stringify(options);
+  let build = builds.get(key);
+  if (!build) builds.set(key, build = buildWorker(options));
+  return build;
+}
+
+/** Options of {@linkcode startWorker}. */
+export interface WorkerOptions {
+  /** Folder where KV keeps its data; instances given the same one share it. */
+  kvPersist?: string;
+  /** Bindings that replace the defaults (the fake's valid M2M client). */
+  bindings?: Record<string, string>;
+  /** How to bundle; default one unminified file. */
+  build?: BuildOptions;
+  /** A worker script (ES module) to run instead of the example. */
+  script?: string;
+}
+
+/** Starts workerd with the example worker, its KV namespace `TOKENS` and bindings to `fake`. */
+export async function startWorker(
+  fake: FakeCarto,
+  options: WorkerOptions = {},
+): Promise<Miniflare> {
+  const root = new URL("dist/", exampleDir).pathname;
+  const modules = options.script
+    ? [{
+      type: "ESModule" as const,
+      path: `${root}worker.js`,
+      contents: options.script,
+    }]
+    : (await built(options.build)).files.map((f) => ({
+      type: "ESModule" as const,
+      path: f.path,
+      contents: f.text,
+    }));
+  const mf = new Miniflare({
+    modules,
+    modulesRoot: root,
+    compatibilityDate: await compatibilityDate(),
+    kvNamespaces: ["TOKENS"],
+    kvPersist: options.kvPersist ?? false,
+    bindings: {
+      CARTO_API_BASE_URL: fake.apiBaseUrl,
+      CARTO_CLIENT_ID: fake.credentials.clientId,
+      CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
+      CARTO_AUTH_URL: fake.endpoints.auth,
+      CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
+      CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+      ...options.bindings,
+    },
+  });
+  await mf.ready;
+  return mf;
+}
+
+/** What the tests use of a KV namespace: the store's part plus `list`. */
+export interface KVForTests extends CloudflareKVNamespace {
+  list(options?: { prefix?: string }): Promise<{
+    keys: { name: string; expiration?: number }[];
+  }>;
+}
+
+/**
+ * The worker's real KV namespace `TOKENS`, seen from outside workerd.
+ * miniflare types it with `@cloudflare/workers-types`, which it does not
+ * install; hence the cast to the structural type.
+ */
+export async function tokensKV(mf: Miniflare): Promise<KVForTests> {
+  return (await mf.getKVNamespace("TOKENS")) as unknown as KVForTests;
+}

@@ -1,0 +1,261 @@
+/**
+ * The example worker in real workerd (miniflare), against the fake CARTO on
+ * 127.0.0.1, and the token store contract over workerd's real KV. Run by the
+ * `workerd` step of scripts/test.ts (`deno test -A tests/worker_workerd.ts`);
+ * the name keeps it out of the plain Deno and Bun runs.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Miniflare } from "miniflare";
+import { CloudflareKVTokenStore } from "../mod.ts";
+import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
+import { fullToken, tokenStoreContract } from "./stores_contract.ts";
+import { startWorker, tokensKV } from "./worker_miniflare.ts";
+
+const running: { dispose(): Promise<void> }[] = [];
+after(async () => {
+  for (const r of running.splice(0).reverse()) await r.dispose();
+});
+
+async function worker(
+  fake: FakeCarto,
+  options: Parameters<typeof startWorker>[1] = {},
+): Promise<Miniflare> {
+  const mf = await startWorker(fake, options);
+  running.push(mf);
+  return mf;
+}
+
+async function fakeCarto(): Promise<FakeCarto> {
+  const fake = await startFakeCarto();
+  running.push({ dispose: () => fake.close() });
+  return fake;
+}
+
+async function get(mf: Miniflare, path: string) {
+  const res = await mf.dispatchFetch(`http://worker.test${path}`);
+  const type = res.headers.get("content-type") ?? "";
+  const text = await res.text();
+  assert.match(type, /^application\/json/, `${path}: ${res.status} ${text}`);
+  return { status: res.status, body: JSON.parse(text), text };
+}
+
+const q = (sql: string) => encodeURIComponent(sql);
+const now = () => Math.floor(Date.now() / 1000);
+
+test("workerd: /health answers without calling CARTO", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake);
+  const { status, body } = await get(mf, "/health");
+  assert.equal(status, 200);
+  assert.deepEqual(body, { ok: true });
+  assert.equal(fake.requests.length, 0);
+});
+
+test("workerd: the first request fetches a token and stores it in KV; later requests and a fresh instance sharing KV make no token request", async () => {
+  const fake = await fakeCarto();
+  const kvPersist = await mkdtemp(join(tmpdir(), "carto-auth-kv-"));
+  const first = await worker(fake, { kvPersist });
+
+  const one = await get(first, `/query?sql=${q("SELECT 1 AS n, 'x' AS s")}`);
+  assert.equal(one.status, 200, one.text);
+  assert.deepEqual(one.body.rows, [{ n: 1, s: "x" }]);
+  assert.deepEqual(one.body.schema.map((f: { name: string }) => f.name), [
+    "n",
+    "s",
+  ]);
+  assert.equal(fake.count("token"), 1);
+
+  const kv = await tokensKV(first);
+  const stored = JSON.parse((await kv.get("carto-auth:m2m"))!);
+  assert.ok(fake.isValidToken(stored.accessToken));
+  assert.equal(stored.clientId, fake.credentials.clientId);
+  assert.equal(stored.apiBaseUrl, fake.apiBaseUrl);
+  assert.equal(
+    JSON.stringify(stored).includes(fake.credentials.clientSecret),
+    false,
+  );
+  const { keys } = await kv.list();
+  assert.deepEqual(keys.map((k) => [k.name, k.expiration]), [
+    ["carto-auth:m2m", Math.ceil(stored.expiration)],
+  ]);
+
+  for (let i = 0; i < 3; i++) {
+    assert.equal(
+      (await get(first, `/query?sql=${q(`SELECT ${i} AS n`)}`)).status,
+      200,
+    );
+  }
+  const viaSql = await get(first, `/sql/carto_dw?q=${q("SELECT 2 AS n")}`);
+  assert.equal(viaSql.status, 200, viaSql.text);
+  assert.deepEqual(viaSql.body.rows, [{ n: 2 }]);
+  assert.equal(fake.count("token"), 1);
+  await first.dispose();
+
+  const fresh = await worker(fake, { kvPersist });
+  const again = await get(fresh, `/sql/carto_dw?q=${q("SELECT 3 AS n")}`);
+  assert.equal(again.status, 200, again.text);
+  assert.deepEqual(again.body.rows, [{ n: 3 }]);
+  const dw = await get(fresh, `/query?sql=${q("SELECT 4 AS n")}`);
+  assert.deepEqual(dw.body.rows, [{ n: 4 }]);
+  assert.equal(
+    fake.count("token"),
+    1,
+    "the fresh instance used the token in KV",
+  );
+  const bearer = fake.requests.filter((r) => r.route === "sql").map((r) =>
+    r.headers.get("authorization")
+  );
+  assert.deepEqual(new Set(bearer), new Set([`Bearer ${stored.accessToken}`]));
+});
+
+test("workerd: an expired token in KV and 100 concurrent requests make one token request", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake);
+  const store = new CloudflareKVTokenStore(await tokensKV(mf));
+  await store.set(
+    "m2m",
+    fullToken({
+      accessToken: "expired-token",
+      expiration: now() - 3600,
+      clientId: fake.credentials.clientId,
+      apiBaseUrl: fake.apiBaseUrl,
+    }),
+  );
+  const answers = await Promise.all(
+    Array.from(
+      { length: 100 },
+      (_, i) => get(mf, `/sql/carto_dw?q=${q(`SELECT ${i} AS n`)}`),
+    ),
+  );
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+  assert.deepEqual(
+    answers.map((a) => a.body.rows[0].n),
+    answers.map((_, i) => i),
+  );
+  assert.equal(fake.count("token"), 1);
+  assert.notEqual((await store.get("m2m"))?.accessToken, "expired-token");
+});
+
+test("workerd: bad SQL is a JSON error with status 400, on both routes", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake);
+  const dw = await get(mf, `/query?sql=${q("SELEC nonsense")}`);
+  assert.equal(dw.status, 400);
+  assert.match(dw.body.error, /BigQuery .*HTTP 400.*Syntax error/);
+  const sql = await get(mf, `/sql/carto_dw?q=${q("SELEC nonsense")}`);
+  assert.equal(sql.status, 400);
+  assert.match(
+    sql.body.error,
+    /^CARTO SQL API answered HTTP 400: Syntax error/,
+  );
+});
+
+test("workerd: a missing query, an unknown route, and an upstream failure are JSON errors", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake);
+  const noSql = await get(mf, "/query");
+  assert.deepEqual([noSql.status, noSql.body], [400, {
+    error: "Pass the query as ?sql=…",
+  }]);
+  const noQ = await get(mf, "/sql/carto_dw");
+  assert.deepEqual([noQ.status, noQ.body], [400, {
+    error: "Pass the query as ?q=…",
+  }]);
+  const none = await get(mf, "/nowhere");
+  assert.deepEqual([none.status, none.body], [404, {
+    error: "No route for /nowhere",
+  }]);
+  fake.failNext("sql", { status: 503, body: { error: "maintenance" } }, 3);
+  const down = await get(mf, `/sql/carto_dw?q=${q("SELECT 1 AS n")}`);
+  assert.equal(down.status, 502);
+  assert.equal(down.body.error, "CARTO SQL API answered HTTP 503: maintenance");
+});
+
+test("workerd: refused credentials are a 502 JSON error that never shows the secret", async () => {
+  const fake = await fakeCarto();
+  const secret = "wrong-secret-do-not-echo-4711";
+  const mf = await worker(fake, { bindings: { CARTO_CLIENT_SECRET: secret } });
+  for (
+    const path of [
+      `/query?sql=${q("SELECT 1 AS n")}`,
+      `/sql/carto_dw?q=${q("SELECT 1 AS n")}`,
+    ]
+  ) {
+    const res = await get(mf, path);
+    assert.equal(res.status, 502, res.text);
+    assert.match(res.body.error, /HTTP 401 access_denied/);
+    assert.equal(res.text.includes(secret), false);
+  }
+  const kv = await tokensKV(mf);
+  assert.deepEqual((await kv.list()).keys, []);
+});
+
+test("workerd: a worker without its secrets says which are missing, not their values", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake, {
+    bindings: { CARTO_CLIENT_SECRET: "", CARTO_CLIENT_ID: "" },
+  });
+  const res = await get(mf, `/query?sql=${q("SELECT 1 AS n")}`);
+  assert.equal(res.status, 500);
+  assert.match(
+    res.body.error,
+    /not configured: set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET/,
+  );
+  assert.equal(fake.requests.length, 0);
+});
+
+test("workerd: the code-split build (lazy chunks for login and YAML) serves too", async () => {
+  const fake = await fakeCarto();
+  const mf = await worker(fake, { build: { splitting: true, minify: true } });
+  const res = await get(mf, `/query?sql=${q("SELECT 5 AS n")}`);
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.rows, [{ n: 5 }]);
+});
+
+// The token store contract over workerd's own KV (miniflare's getKVNamespace).
+const kvHost = (async () => {
+  const mf = await worker(await fakeCarto(), {
+    script: "export default { fetch: () => new Response('') };",
+  });
+  return await tokensKV(mf);
+})();
+let prefixes = 0;
+tokenStoreContract({
+  name: "CloudflareKVTokenStore (workerd KV)",
+  // Each case gets its own prefix in the one namespace.
+  open: async () =>
+    new CloudflareKVTokenStore(await kvHost, { prefix: `case${++prefixes}:` }),
+  peer: async (store) =>
+    new CloudflareKVTokenStore(await kvHost, {
+      prefix: (store as CloudflareKVTokenStore).keyFor(""),
+    }),
+});
+
+test("workerd KV: a token is written with its expiry as KV expiration; one near or past expiry for KV's minimum of 60 s", async () => {
+  const kv = await kvHost;
+  await assert.rejects(
+    kv.put("probe", "x", { expirationTtl: 30 }),
+    /at least 60/,
+    "workerd's KV itself refuses TTLs under 60 s",
+  );
+  const store = new CloudflareKVTokenStore(kv, { prefix: "ttl:" });
+  const token = fullToken({ expiration: now() + 3600 });
+  await store.set("m2m", token);
+  const soon = fullToken({ expiration: now() + 10 });
+  await store.set("oauth", soon);
+  await store.set("past", fullToken({ expiration: now() - 600 }));
+  const { keys } = await kv.list({ prefix: "ttl:" });
+  const expirations = Object.fromEntries(
+    keys.map((k) => [k.name, k.expiration]),
+  );
+  assert.equal(expirations["ttl:m2m"], token.expiration);
+  for (const name of ["ttl:oauth", "ttl:past"]) {
+    const at = expirations[name]!;
+    assert.ok(at >= now() + 55 && at <= now() + 65, `${name} expires at ${at}`);
+  }
+  assert.deepEqual(await store.get("oauth"), soon);
+});
