@@ -400,10 +400,8 @@ export class CartoAuth {
     const body = await readJson(response, what, "Log in again.");
     if (!Array.isArray(body.rows)) {
       throw new CredentialsError(
-        `${what} answered without rows. Check the connection name.`,
-        {
-          code: "bad_response",
-        },
+        `${what} (${path}) answered without rows. Check the connection name.`,
+        { code: "bad_response", endpoint: path },
       );
     }
     return {

@@ -4,7 +4,13 @@ import {
   normalizeBaseUrl,
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
-import { type HttpOptions, readJson, readText, send } from "./http.ts";
+import {
+  endpointOf,
+  type HttpOptions,
+  readJson,
+  readText,
+  send,
+} from "./http.ts";
 
 /** Where a CARTO account lives. */
 export interface AccountLocation {
@@ -156,10 +162,10 @@ export async function resolveOrganization(
   const body = await readJson(response, what);
   if (typeof body.auth0orgId !== "string" || !/^org_/.test(body.auth0orgId)) {
     throw new CredentialsError(
-      `${what} answered without an auth0orgId for ${
+      `${what} (${endpointOf(url)}) answered without an auth0orgId for ${
         JSON.stringify(org)
       }. Pass the org_… id instead.`,
-      { code: "bad_response" },
+      { code: "bad_response", endpoint: endpointOf(url) },
     );
   }
   return body.auth0orgId;

@@ -5,6 +5,7 @@ import type { Endpoints } from "../endpoints.ts";
 import { runtimeServe } from "../runtime/serve.ts";
 import { type FakeBigQuery, fakeBigQuery } from "./fake_bigquery.ts";
 import { base64url, randomId, sha256Base64url } from "./util.ts";
+import { faultHandler, type FaultKind } from "./faults.ts";
 
 /** The upstream calls whose answers a test can replace with {@linkcode FakeCarto.failNext}. */
 export type FakeRoute =
@@ -100,6 +101,8 @@ export interface FakeCarto {
       | FakeFault,
     times?: number,
   ): void;
+  /** Injects the fault `kind` (see {@linkcode FaultKind}) into the next `times` requests to `route`. */
+  fault(route: FakeRoute, kind: FaultKind, times?: number): void;
   /** Makes the next authorization request end with `error=access_denied`. */
   denyNextLogin(description?: string): void;
   /** Makes every CARTO access token issued so far invalid (as after a revocation). */
@@ -415,6 +418,12 @@ export async function startFakeCarto(
   origin = `http://127.0.0.1:${server.port}`;
   const tenantDomain = () => `127.0.0.1:${server.port}`;
 
+  const closing = new AbortController();
+  const close = () => {
+    closing.abort();
+    return server.close();
+  };
+
   const approve = async (authorizeUrl: string) => {
     const approved = await fetch(authorizeUrl, { redirect: "manual" });
     await approved.body?.cancel();
@@ -462,6 +471,9 @@ export async function startFakeCarto(
       for (let i = 0; i < times; i++) queue.push(respond);
       faults.set(route, queue);
     },
+    fault(route, kind, times = 1) {
+      fake.failNext(route, faultHandler(kind, closing.signal), times);
+    },
     denyNextLogin(description = "The user cancelled the login") {
       denial = description;
     },
@@ -479,8 +491,8 @@ export async function startFakeCarto(
       if (!url) throw new Error(`no authorize URL in the prompt: ${message}`);
       return await approve(url);
     },
-    close: () => server.close(),
-    [Symbol.asyncDispose]: () => server.close(),
+    close,
+    [Symbol.asyncDispose]: close,
   };
   return fake;
 }

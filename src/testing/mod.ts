@@ -22,10 +22,11 @@
 export type { Endpoints } from "../endpoints.ts";
 export {
   type FakeCarto,
-  type FakeFault,
   type FakeCartoOptions,
+  type FakeFault,
   type FakeRoute,
   type RecordedRequest,
   startFakeCarto,
 } from "./fake_carto.ts";
+export { FAULT_KINDS, type FaultKind } from "./faults.ts";
 export type { FakeBigQuery, FakeField, FakeResult } from "./fake_bigquery.ts";

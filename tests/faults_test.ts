@@ -1,0 +1,163 @@
+/**
+ * Fault matrix: every upstream call of the core against every injected fault.
+ * Transient faults are retried and then succeed; permanent ones fail fast
+ * with a CredentialsError naming the endpoint; a hang or a slow body ends at
+ * the timeout. The matrix is printed as a table at the end.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CartoAuth, CredentialsError } from "../mod.ts";
+import {
+  type FakeCarto,
+  type FakeRoute,
+  FAULT_KINDS,
+  type FaultKind,
+  startFakeCarto,
+} from "../src/testing/mod.ts";
+
+const TIMEOUT_MS = 600;
+const TRANSIENT = new Set<FaultKind>(["500", "502", "503", "429", "reset"]);
+const SLOW = new Set<FaultKind>(["hang", "slow-body"]);
+
+/** Each upstream call, as the public API makes it. */
+const CALLS: Record<
+  string,
+  { route: FakeRoute; run(fake: FakeCarto): Promise<unknown> }
+> = {
+  "token (M2M)": {
+    route: "token",
+    run: (fake) =>
+      CartoAuth.fromM2M(fake.credentials, {
+        endpoints: fake.endpoints,
+        useCache: false,
+        timeoutMs: TIMEOUT_MS,
+      }),
+  },
+  "token (login)": { route: "token", run: (fake) => login(fake) },
+  "accounts": { route: "accounts", run: (fake) => login(fake) },
+  "config.yaml": { route: "config", run: (fake) => login(fake) },
+  "org lookup": { route: "orgId", run: (fake) => login(fake, "acme") },
+  "DW token": {
+    route: "dwToken",
+    run: async (fake) => (await m2m(fake)).getCartoDwCredentials(),
+  },
+  "SQL API": {
+    route: "sql",
+    run: async (fake) =>
+      (await m2m(fake)).querySql("carto_dw", "SELECT 1 AS n"),
+  },
+};
+
+function login(fake: FakeCarto, org?: string) {
+  return CartoAuth.fromOAuth({
+    endpoints: fake.endpoints,
+    openBrowser: fake.browser,
+    redirectPort: 0,
+    useCache: false,
+    org,
+    timeoutMs: TIMEOUT_MS,
+    log: () => {},
+  });
+}
+
+function m2m(fake: FakeCarto) {
+  return CartoAuth.fromM2M(fake.credentials, {
+    endpoints: fake.endpoints,
+    useCache: false,
+    timeoutMs: TIMEOUT_MS,
+  });
+}
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+process.on("unhandledRejection", onUnhandled);
+
+const matrix = new Map<string, Map<FaultKind, string>>();
+
+for (const [name, call] of Object.entries(CALLS)) {
+  test(`fault matrix: ${name}`, async () => {
+    const row = new Map<FaultKind, string>();
+    matrix.set(name, row);
+    for (const kind of FAULT_KINDS) {
+      await using fake = await startFakeCarto();
+      // Earlier calls of the same operation must succeed; count only the faulted route.
+      fake.fault(call.route, kind);
+      const started = performance.now();
+      const outcome = await call.run(fake).then(() => undefined, (e) => e);
+      const ms = Math.round(performance.now() - started);
+      const attempts = fake.count(call.route);
+      const where = `${name} × ${kind}`;
+      if (TRANSIENT.has(kind)) {
+        assert.equal(
+          outcome,
+          undefined,
+          `${where}: retried and succeeded, got ${outcome}`,
+        );
+        assert.ok(attempts >= 2, `${where}: retried`);
+        if (kind === "429") {
+          assert.ok(ms >= 900, `${where}: waited for Retry-After (${ms} ms)`);
+        }
+        row.set(kind, `retried, ok (${attempts} tries)`);
+        continue;
+      }
+      assert.ok(
+        outcome instanceof CredentialsError,
+        `${where}: CredentialsError, got ${outcome}`,
+      );
+      assert.ok(
+        !outcome.message.includes(fake.credentials.clientSecret),
+        `${where}: no secret`,
+      );
+      assert.doesNotMatch(
+        outcome.message,
+        /eyJ[\w-]{10,}/,
+        `${where}: no token`,
+      );
+      assert.match(
+        outcome.message,
+        /https?:\/\/127\.0\.0\.1:\d+\//,
+        `${where}: names the endpoint`,
+      );
+      if (SLOW.has(kind)) {
+        assert.equal(outcome.code, "timeout", `${where}: ${outcome.message}`);
+        assert.ok(
+          ms < TIMEOUT_MS + 1500,
+          `${where}: ended at the timeout (${ms} ms)`,
+        );
+        assert.equal(attempts, 1, `${where}: a timeout is not retried`);
+        row.set(kind, `timeout after ${ms} ms`);
+      } else {
+        assert.equal(
+          outcome.code,
+          "bad_response",
+          `${where}: ${outcome.message}`,
+        );
+        assert.equal(attempts, 1, `${where}: not retried`);
+        row.set(kind, "fails fast: bad_response");
+      }
+    }
+  });
+}
+
+test("no unhandled rejection anywhere in the matrix; the matrix", async () => {
+  // Let stray rejections of closed connections surface before checking.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  process.off("unhandledRejection", onUnhandled);
+  assert.deepEqual(unhandled, []);
+  assert.equal(matrix.size, Object.keys(CALLS).length);
+  const header = ["call", ...FAULT_KINDS];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...[...matrix].map(([name, row]) =>
+      `| ${name} | ${
+        FAULT_KINDS.map((k) => row.get(k)?.replace(/ \(.*\)$/, "") ?? "?").join(
+          " | ",
+        )
+      } |`
+    ),
+  ];
+  console.log(
+    `\nFault matrix (timeout ${TIMEOUT_MS} ms):\n${lines.join("\n")}\n`,
+  );
+});
