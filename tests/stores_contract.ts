@@ -4,6 +4,9 @@
  * Deno KV), plus a stand-in for a Cloudflare KV namespace that behaves like
  * the real one (text values, expirations, the 60 s minimum TTL, `list`).
  *
+ * `isolatesContract` checks how `CartoAuth` instances (isolates, processes)
+ * share one M2M token through a store.
+ *
  * This file is not a test file itself; the `stores_*_test.ts` files and the
  * workerd run (`worker_workerd.ts`, over miniflare's real KV) use it.
  */
@@ -12,7 +15,8 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StoredToken, TokenStore } from "../mod.ts";
+import { CartoAuth, type StoredToken, type TokenStore } from "../mod.ts";
+import { startFakeCarto } from "../src/testing/mod.ts";
 
 /** One store under test. */
 export interface StoreCase {
@@ -138,6 +142,182 @@ export function tokenStoreContract(c: StoreCase): void {
       assert.equal(await two.get("m2m"), undefined);
     },
   );
+}
+
+/** A store shared by several isolates: `isolate()` gives each its own view. */
+export interface SharedStoreCase {
+  /** Shown before every case name. */
+  name: string;
+  /** Why this store does not exist in this runtime (cases are skipped). */
+  unavailable?: string;
+  /** A fresh, empty backing; each call of the function is another isolate's store. */
+  open(): Promise<() => Promise<TokenStore> | TokenStore>;
+}
+
+/**
+ * Registers the cross-isolate cases for `c`: every `CartoAuth` is one
+ * isolate, with its own memory and single flight, sharing only the store.
+ */
+export function isolatesContract(c: SharedStoreCase): void {
+  const cases: [
+    string,
+    (isolateStore: () => Promise<TokenStore> | TokenStore) => Promise<void>,
+  ][] = [
+    [
+      "a token one isolate obtained is used by the others without a token request",
+      async (isolateStore) => {
+        await using fake = await startFakeCarto();
+        const isolate = async () =>
+          new CartoAuth({
+            mode: "m2m",
+            ...fake.credentials,
+            endpoints: fake.endpoints,
+            store: await isolateStore(),
+          });
+        const first = await (await isolate()).getAccessToken();
+        assert.equal(fake.count("token"), 1);
+        for (let i = 0; i < 3; i++) {
+          const other = await isolate();
+          assert.equal(await other.getAccessToken(), first);
+          const res = await other.fetch(
+            "/v3/sql/carto_dw/query?q=SELECT%201%20AS%20n",
+          );
+          assert.deepEqual((await res.json()).rows, [{ n: 1 }]);
+        }
+        assert.equal(fake.count("token"), 1);
+      },
+    ],
+    [
+      "concurrent cold starts over an expired token: at most one token request per isolate",
+      async (isolateStore) => {
+        await using fake = await startFakeCarto();
+        const expired = {
+          accessToken: "expired",
+          expiration: now() - 3600,
+          clientId: fake.credentials.clientId,
+        };
+        await (await isolateStore()).set("m2m", expired);
+        const isolates = await Promise.all(
+          Array.from({ length: 4 }, async () =>
+            new CartoAuth({
+              mode: "m2m",
+              ...fake.credentials,
+              endpoints: fake.endpoints,
+              store: await isolateStore(),
+            })),
+        );
+        const tokens = await Promise.all(
+          isolates.map((auth) =>
+            Promise.all(Array.from({ length: 25 }, () => auth.getAccessToken()))
+          ),
+        );
+        for (const perIsolate of tokens) {
+          assert.equal(new Set(perIsolate).size, 1, "one renewal per isolate");
+          assert.ok(fake.isValidToken(perIsolate[0]));
+        }
+        const requests = fake.count("token");
+        assert.ok(
+          requests >= 1 && requests <= isolates.length,
+          `${requests} token requests`,
+        );
+        const late = new CartoAuth({
+          mode: "m2m",
+          ...fake.credentials,
+          endpoints: fake.endpoints,
+          store: await isolateStore(),
+        });
+        assert.ok(tokens.flat().includes(await late.getAccessToken()));
+        assert.equal(
+          fake.count("token"),
+          requests,
+          "a later isolate uses the stored token",
+        );
+      },
+    ],
+    [
+      "an isolate whose token nears expiry takes the newer one from the store",
+      async (isolateStore) => {
+        await using fake = await startFakeCarto();
+        const fresh = await new CartoAuth({
+          mode: "m2m",
+          ...fake.credentials,
+          endpoints: fake.endpoints,
+          store: await isolateStore(),
+        }).getAccessToken();
+        const ageing = new CartoAuth({
+          mode: "m2m",
+          ...fake.credentials,
+          endpoints: fake.endpoints,
+          store: await isolateStore(),
+          accessToken: "about-to-expire",
+          expiration: now() + 30,
+        });
+        assert.equal(await ageing.getAccessToken(), fresh);
+        assert.equal(fake.count("token"), 1);
+      },
+    ],
+    [
+      "a token the API refused is replaced once, and the other isolates pick up the replacement",
+      async (isolateStore) => {
+        await using fake = await startFakeCarto();
+        const isolate = async () =>
+          new CartoAuth({
+            mode: "m2m",
+            ...fake.credentials,
+            endpoints: fake.endpoints,
+            store: await isolateStore(),
+          });
+        const [a, b] = [await isolate(), await isolate()];
+        const first = await a.getAccessToken();
+        assert.equal(await b.getAccessToken(), first);
+        fake.revokeTokens();
+        const path = "/v3/sql/carto_dw/query?q=SELECT%201%20AS%20n";
+        assert.equal((await b.fetch(path)).status, 200);
+        assert.equal(fake.count("token"), 2);
+        const second = await b.getAccessToken();
+        assert.notEqual(second, first);
+        assert.equal((await a.fetch(path)).status, 200);
+        assert.equal(await a.getAccessToken(), second);
+        assert.equal(
+          fake.count("token"),
+          2,
+          "the other isolate took the stored replacement",
+        );
+      },
+    ],
+    [
+      "a token of another M2M client in the store is not used, and is replaced",
+      async (isolateStore) => {
+        await using fake = await startFakeCarto();
+        const store = await isolateStore();
+        await store.set(
+          "m2m",
+          fullToken({ accessToken: "someone-else", clientId: "other-client" }),
+        );
+        const auth = new CartoAuth({
+          mode: "m2m",
+          ...fake.credentials,
+          endpoints: fake.endpoints,
+          store,
+        });
+        assert.notEqual(await auth.getAccessToken(), "someone-else");
+        assert.equal(fake.count("token"), 1);
+        assert.equal(
+          (await (await isolateStore()).get("m2m"))?.clientId,
+          fake.credentials.clientId,
+        );
+      },
+    ],
+  ];
+  for (const [title, run] of cases) {
+    test(
+      `${c.name}, across isolates: ${title}`,
+      { skip: c.unavailable },
+      async () => {
+        await run(await c.open());
+      },
+    );
+  }
 }
 
 /** Options of `put` on a Cloudflare KV namespace. */

@@ -1,0 +1,124 @@
+/**
+ * DenoKVTokenStore over real Deno KV databases (Deno only; in Bun these
+ * cases are registered as skipped), and the Deno Deploy example
+ * (`examples/deno-deploy/main.ts`) with two isolates sharing one database.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { type DenoKv, DenoKVTokenStore } from "../mod.ts";
+import { startFakeCarto } from "../src/testing/mod.ts";
+import { denoKvFiles, fullToken } from "./stores_contract.ts";
+
+const denoKv = denoKvFiles();
+after(() => denoKv.closeAll());
+const skip = denoKv.unavailable;
+const now = () => Math.floor(Date.now() / 1000);
+
+/** The database, with every `set`'s options written down. */
+async function recordingKv() {
+  const { kv, path } = await denoKv.open();
+  const sets: { key: unknown[]; expireIn?: number }[] = [];
+  const recording: DenoKv = {
+    get: (key) => kv.get(key),
+    delete: (key) => kv.delete(key),
+    set(key, value, options) {
+      sets.push({ key: [...key], expireIn: options?.expireIn });
+      return kv.set(key, value, options);
+    },
+  };
+  return { kv, path, recording, sets };
+}
+
+test(
+  "DenoKVTokenStore keeps the token under [carto-auth, <key>], or under its prefix",
+  { skip },
+  async () => {
+    const { kv } = await denoKv.open();
+    const plain = new DenoKVTokenStore(kv);
+    const other = new DenoKVTokenStore(kv, { prefix: ["apps", "b"] });
+    assert.deepEqual(plain.keyFor("m2m"), ["carto-auth", "m2m"]);
+    const a = fullToken({ accessToken: "a" });
+    const b = fullToken({ accessToken: "b" });
+    await plain.set("m2m", a);
+    await other.set("m2m", b);
+    assert.deepEqual((await kv.get(["carto-auth", "m2m"])).value, a);
+    assert.deepEqual((await kv.get(["apps", "b", "m2m"])).value, b);
+    await other.delete("m2m");
+    assert.deepEqual(await plain.get("m2m"), a);
+  },
+);
+
+test(
+  "a token is written with expireIn set to its remaining lifetime, at least 60 s",
+  { skip },
+  async () => {
+    const { recording, sets } = await recordingKv();
+    const store = new DenoKVTokenStore(recording);
+    await store.set("m2m", fullToken({ expiration: now() + 3600 }));
+    await store.set("soon", fullToken({ expiration: now() + 10 }));
+    await store.set("past", fullToken({ expiration: now() - 600 }));
+    await store.set("never", fullToken({ expiration: Infinity }));
+    const [hour, soon, past, never] = sets.map((s) => s.expireIn);
+    assert.ok(hour! > 3_598_000 && hour! <= 3_600_000, `expireIn ${hour}`);
+    assert.ok(Number.isInteger(hour));
+    assert.equal(soon, 60_000);
+    assert.equal(past, 60_000);
+    assert.equal(never, undefined);
+  },
+);
+
+test(
+  "a Deno KV value that is not a token reads as undefined",
+  { skip },
+  async () => {
+    const { kv } = await denoKv.open();
+    const store = new DenoKVTokenStore(kv);
+    for (
+      const value of [
+        "eyJ.token",
+        42,
+        null,
+        { accessToken: "", expiration: now() + 60 },
+        { accessToken: "t", expiration: "tomorrow" },
+        { access_token: "t", expiration: now() + 60 },
+      ]
+    ) {
+      await kv.set(["carto-auth", "m2m"], value);
+      assert.equal(await store.get("m2m"), undefined, JSON.stringify(value));
+    }
+  },
+);
+
+test(
+  "Deno Deploy example: two isolates share one token through Deno KV; bad SQL is a JSON 400",
+  { skip },
+  async () => {
+    const { createHandler } = await import("../examples/deno-deploy/main.ts");
+    await using fake = await startFakeCarto();
+    const { path } = await denoKv.open();
+    const config = { ...fake.credentials, endpoints: fake.endpoints };
+    const isolates = [
+      createHandler((await denoKv.open(path)).kv, config),
+      createHandler((await denoKv.open(path)).kv, config),
+    ];
+    const query = (i: number, sql: string) =>
+      isolates[i](
+        new Request(`http://app.test/query?sql=${encodeURIComponent(sql)}`),
+      );
+    const first = await query(0, "SELECT 1 AS n, 'x' AS s");
+    assert.equal(first.status, 200);
+    assert.deepEqual(await first.json(), { rows: [{ n: 1, s: "x" }] });
+    const second = await query(1, "SELECT 2 AS n");
+    assert.deepEqual(await second.json(), { rows: [{ n: 2 }] });
+    assert.equal(
+      fake.count("token"),
+      1,
+      "the second isolate used the token in KV",
+    );
+    const bad = await query(1, "SELEC nonsense");
+    assert.equal(bad.status, 400);
+    assert.match((await bad.json()).error, /Syntax error/);
+    const none = await isolates[0](new Request("http://app.test/"));
+    assert.equal(none.status, 404);
+  },
+);
