@@ -1,29 +1,59 @@
+#!/usr/bin/env bun
 /**
- * The `carto-auth` command line: `login`, `logout`, `status`, `token`, `dw`, `sql`.
+ * The `carto-auth` command line: `login`, `logout`, `status`, `token`,
+ * `dw credentials`, `dw query`, `sql`. Run `carto-auth --help` for the
+ * commands, and `carto-auth <command> --help` for each one's flags.
  *
  * @example
  * ```sh
  * deno run -A jsr:@carto/auth/cli login
+ * deno run -A jsr:@carto/auth/cli dw query "SELECT 1 AS n"
+ * curl -H "Authorization: Bearer $(deno run -A jsr:@carto/auth/cli token)" …
  * ```
  *
  * @module
  */
-import { CartoAuth } from "./mod.ts";
+import { main as run } from "./src/cli/main.ts";
 
-/** Runs the CLI with `args`; resolves with the exit code. */
-export async function main(args: string[]): Promise<number> {
-  if (args[0] === "login") {
-    const auth = await CartoAuth.fromOAuth();
-    console.error(`Logged in to ${auth.getApiBaseUrl()}`);
-    return 0;
-  }
-  console.error("usage: carto-auth login");
-  return 2;
+/**
+ * Runs `carto-auth` with `args` (the words after the program name) and
+ * resolves with the exit code: 0 ok, 1 failure, 2 usage error, 4
+ * authentication needed, 130 interrupted.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "@carto/auth/cli";
+ * const code = await main(["status", "--json"]);
+ * ```
+ */
+export function main(args: string[]): Promise<number> {
+  return run(args);
 }
 
-if (import.meta.main) {
-  const proc =
-    (globalThis as { process?: { argv: string[]; exitCode?: number } }).process;
-  const code = await main(proc?.argv.slice(2) ?? []);
-  if (proc) proc.exitCode = code;
+interface Proc {
+  argv: string[];
+  exitCode?: number;
+  getBuiltinModule?(id: string): unknown;
+}
+
+/** Whether this module is the program (`import.meta.main`, or argv[1] on Node < 24). */
+function isProgram(proc: Proc): boolean {
+  const meta = import.meta as ImportMeta & { main?: boolean };
+  if (typeof meta.main === "boolean") return meta.main;
+  const fs = proc.getBuiltinModule?.("node:fs") as
+    | typeof import("node:fs")
+    | undefined;
+  const script = proc.argv[1];
+  if (!fs || !script || !import.meta.url.startsWith("file:")) return false;
+  try {
+    return fs.realpathSync(script) ===
+      fs.realpathSync(new URL(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+const proc = (globalThis as { process?: Proc }).process;
+if (proc && isProgram(proc)) {
+  proc.exitCode = await run(proc.argv.slice(2));
 }

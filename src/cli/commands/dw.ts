@@ -1,0 +1,187 @@
+/** `carto-auth dw credentials` and `carto-auth dw query`. */
+import { intFlag } from "../args.ts";
+import { guard, openAuth, select, type Selection } from "../credentials.ts";
+import { EXIT } from "../errors.ts";
+import { canPrompt, stdout } from "../io.ts";
+import type { Command } from "../main.ts";
+import { FORMAT_FLAGS, formatFrom, writeRows } from "../format/rows.ts";
+import { parseParams } from "../params.ts";
+import { interruptible, readSql } from "../query_input.ts";
+import { CREDENTIAL_FLAGS, wantedFrom } from "./token.ts";
+
+/** The DW client as DESIGN.md §2 describes it (what the CLI relies on). */
+interface DwClient {
+  query(sql: string, options?: DwQueryOptions): Promise<{
+    rows: Record<string, unknown>[];
+    schema: { name: string }[];
+  }>;
+  queryRows?(
+    sql: string,
+    options?: DwQueryOptions,
+  ): AsyncIterable<Record<string, unknown>> & { schema?: { name: string }[] };
+}
+
+interface DwQueryOptions {
+  params?: Record<string, unknown>;
+  location?: string;
+  maxResults?: number;
+  signal?: AbortSignal;
+  int64?: "number" | "bigint" | "string";
+}
+
+/** The largest page asked for when `--max-rows` limits the rows. */
+const PAGE = 10_000;
+
+/** A `CartoAuth` for `selection` that may log a person in on a terminal. */
+export async function withAuth<T>(
+  selection: Selection,
+  fn: (auth: Awaited<ReturnType<typeof openAuth>>) => Promise<T>,
+): Promise<T> {
+  const ui = canPrompt()
+    ? await (await import("../login_ui.ts")).loginUi()
+    : undefined;
+  try {
+    const auth = await openAuth(selection, { login: ui });
+    return await guard(selection, async () => {
+      await auth.getAccessToken();
+      ui?.done();
+      return await fn(auth);
+    });
+  } finally {
+    ui?.done();
+  }
+}
+
+/** `carto-auth dw credentials`. */
+export const dwCredentials: Command = {
+  spec: {
+    name: "dw credentials",
+    summary: "Print the CARTO Data Warehouse project id and a BigQuery token",
+    usage: "[--json] [--m2m] [--credentials FILE]",
+    description:
+      "Prints two lines, the project id and then the token (a Google OAuth token for\n" +
+      'BigQuery, valid about an hour); with --json {"projectId": …, "token": …}.',
+    flags: {
+      json: { type: "boolean", help: 'print {"projectId", "token"}' },
+      ...CREDENTIAL_FLAGS,
+    },
+    examples: [
+      "$ carto-auth dw credentials",
+      "$ { read -r project; read -r token; } < <(carto-auth dw credentials)",
+      "$ carto-auth dw credentials --json | jq -r .projectId",
+    ],
+  },
+  async run({ flags }) {
+    const selection = await select(wantedFrom(flags));
+    const [projectId, token] = await withAuth(
+      selection,
+      (auth) => auth.getCartoDwCredentials(),
+    );
+    await stdout.write(
+      flags.json
+        ? `${JSON.stringify({ projectId, token })}\n`
+        : `${projectId}\n${token}\n`,
+    );
+    return EXIT.ok;
+  },
+};
+
+/** `carto-auth dw query`. */
+export const dwQuery: Command = {
+  spec: {
+    name: "dw query",
+    summary: "Run SQL on the CARTO Data Warehouse (BigQuery)",
+    usage:
+      "SQL|- [--param NAME=VALUE]... [--format FORMAT] [--location L] [--max-rows N]",
+    description:
+      "Runs standard SQL with the DW client and prints the rows. SQL - reads it from stdin.\n" +
+      "Parameters: --param n=1 is INT64, --param x=1.5 FLOAT64, --param b=true BOOL,\n" +
+      "anything else STRING; name:TYPE=value picks STRING, INT64, FLOAT64, BOOL or TIMESTAMP.\n" +
+      "json, ndjson and csv are exact (64-bit integers keep every digit; BYTES are base64;\n" +
+      "TIMESTAMP is ISO 8601 UTC; in CSV NULL is an empty field and '' is \"\").",
+    positionals: { min: 1, max: 1, names: "SQL (or - to read it from stdin)" },
+    flags: {
+      param: {
+        type: "string",
+        short: "p",
+        multiple: true,
+        arg: "NAME=VALUE",
+        help:
+          "a named parameter @NAME (repeatable; NAME:TYPE=VALUE to set the type)",
+      },
+      ...FORMAT_FLAGS,
+      location: {
+        type: "string",
+        arg: "L",
+        help: "BigQuery location of the job, e.g. US, EU",
+      },
+      "max-rows": {
+        type: "string",
+        arg: "N",
+        help: "print at most N rows",
+      },
+      ...CREDENTIAL_FLAGS,
+    },
+    examples: [
+      `$ carto-auth dw query "SELECT 1 AS n, 'x' AS s"`,
+      `$ carto-auth dw query "SELECT @n AS n" --param n=42 --format json`,
+      "$ carto-auth dw query 'SELECT * FROM `carto-demo-data.demo_tables.airports`' --max-rows 10",
+      "$ carto-auth dw query - --format csv < report.sql > report.csv",
+    ],
+  },
+  async run({ flags, args }) {
+    const name = "dw query";
+    const format = formatFrom(flags, name);
+    const params = parseParams((flags.param as string[]) ?? [], name);
+    const maxRows = intFlag(flags["max-rows"] as string, "max-rows", name, {
+      min: 1,
+      max: Number.MAX_SAFE_INTEGER,
+    });
+    const selection = await select(wantedFrom(flags));
+    const sql = await readSql(args[0], name);
+    const { names, rows } = await withAuth(selection, async (auth) => {
+      const dw = await auth.getCartoDwClient() as unknown as DwClient;
+      return await interruptible((signal) =>
+        fetchRows(dw, sql, {
+          params,
+          location: flags.location as string | undefined,
+          signal,
+          int64: "bigint",
+        }, maxRows)
+      );
+    });
+    await writeRows(stdout, format, names, rows);
+    return EXIT.ok;
+  },
+};
+
+async function fetchRows(
+  dw: DwClient,
+  sql: string,
+  options: DwQueryOptions,
+  maxRows: number | undefined,
+): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
+  if (maxRows !== undefined && dw.queryRows) {
+    // Stops after maxRows: later pages are never fetched.
+    const iterable = dw.queryRows(sql, {
+      ...options,
+      maxResults: Math.min(maxRows, PAGE),
+    });
+    const rows: Record<string, unknown>[] = [];
+    for await (const row of iterable) {
+      rows.push(row);
+      if (rows.length >= maxRows) break;
+    }
+    const names = iterable.schema?.map((f) => f.name) ??
+      Object.keys(rows[0] ?? {});
+    return { names, rows };
+  }
+  const result = await dw.query(sql, {
+    ...options,
+    maxResults: maxRows === undefined ? undefined : Math.min(maxRows, PAGE),
+  });
+  return {
+    names: result.schema.map((f) => f.name),
+    rows: maxRows === undefined ? result.rows : result.rows.slice(0, maxRows),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * How an interactive login looks in the terminal: which flow (browser with
+ * the loopback server, or paste), the URL always printed, a spinner while
+ * the browser is out.
+ */
+import type { OpenBrowser, Prompt } from "../oauth/login.ts";
+import { env, stderr, style } from "./io.ts";
+import { Progress } from "./progress.ts";
+
+/** What `CartoAuth` needs to run a login, and how to end the UI. */
+export interface LoginUi {
+  options: {
+    openBrowser: boolean | OpenBrowser;
+    prompt?: Prompt;
+    redirectPort?: number;
+    log: (message: string) => void;
+  };
+  /** Stops the spinner. */
+  done(): void;
+}
+
+/** Options of {@linkcode loginUi}. */
+export interface LoginUiOptions {
+  /** `--no-browser`: always the paste flow. */
+  noBrowser?: boolean;
+  /** `--port`: the loopback server's port (0 = any free port). */
+  port?: number;
+}
+
+/** The `BROWSER`-style command: `CARTO_BROWSER`, else `BROWSER`. */
+export function browserCommand(): string | undefined {
+  return env("CARTO_BROWSER") ?? env("BROWSER");
+}
+
+/**
+ * The login UI: with `--no-browser` the paste flow; with `CARTO_BROWSER` or
+ * `BROWSER` set, that command opens the URL; else the system browser where
+ * one can be expected (not over SSH, in CI, or without a display), otherwise
+ * the paste flow.
+ */
+export async function loginUi(options: LoginUiOptions = {}): Promise<LoginUi> {
+  const progress = new Progress();
+  const log = (message: string) => progress.log(message);
+  const command = browserCommand();
+  let pasteReason: string | undefined;
+  if (options.noBrowser) pasteReason = "--no-browser";
+  else if (!command) {
+    const { browserExpected, currentBrowserEnvironment } = await import(
+      "../oauth/browser.ts"
+    );
+    const e = currentBrowserEnvironment();
+    if (!browserExpected(e)) pasteReason = noBrowserReason(e.env, e.isTerminal);
+  }
+  if (pasteReason) {
+    const { terminalPrompt } = await import("../runtime/prompt.ts");
+    const prompt: Prompt = async (message) => {
+      await stderr.write(
+        style(stderr).dim(
+          `Logging in without a local browser (${pasteReason}).`,
+        ) + "\n",
+      );
+      return terminalPrompt(message);
+    };
+    return {
+      options: { openBrowser: false, prompt, log },
+      done: () => progress.stop(),
+    };
+  }
+  const openBrowser: OpenBrowser = async (url) => {
+    const s = style(stderr);
+    await stderr.write(
+      `Opening your browser to log in to CARTO. If it does not open, visit:\n\n  ${
+        s.cyan(url)
+      }\n\n`,
+    );
+    try {
+      await launch(url, command);
+    } catch (e) {
+      await stderr.write(
+        `${s.yellow("!")} Could not open a browser (${
+          (e as Error).message
+        }). Open the URL above yourself.\n`,
+      );
+    }
+    progress.start(
+      "Waiting for you to finish logging in in the browser… (Ctrl-C to cancel)",
+    );
+  };
+  return {
+    options: { openBrowser, redirectPort: options.port, log },
+    done: () => progress.stop(),
+  };
+}
+
+function noBrowserReason(
+  get: (name: string) => string | undefined,
+  isTerminal: boolean,
+): string {
+  if (!isTerminal) return "stdin is not a terminal";
+  if (get("CI")) return "CI is set";
+  if (get("SSH_CONNECTION") || get("SSH_CLIENT") || get("SSH_TTY")) {
+    return "SSH session";
+  }
+  return "no display";
+}
+
+/** Opens `url` with `command` (split on spaces; `%s` marks where the URL goes), else the system browser. */
+async function launch(url: string, command: string | undefined) {
+  if (!command) {
+    const { openSystemBrowser } = await import("../oauth/browser.ts");
+    return await openSystemBrowser(url);
+  }
+  const words = command.trim().split(/\s+/);
+  const args = words.some((w) => w.includes("%s"))
+    ? words.map((w) => w.replaceAll("%s", url))
+    : [...words, url];
+  const { spawn } = await import("node:child_process");
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(args[0], args.slice(1), { stdio: "ignore" });
+    // A browser that keeps running (no opener in between) counts as opened.
+    const timer = setTimeout(() => {
+      child.unref();
+      resolve();
+    }, 3000);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      code === 0
+        ? resolve()
+        : reject(new Error(`${args[0]} exited with code ${code}`));
+    });
+  });
+}
