@@ -123,7 +123,7 @@ const google = {
     resolveDir: benchDir,
   },
   bundle: true,
-  write: false,
+  write: false as const,
   format: "esm" as const,
   minify: true,
   logLevel: "silent" as const,
