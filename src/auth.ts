@@ -22,7 +22,9 @@ import {
   jwtExpiration,
   processClientCredentialsResponse,
   processRefreshTokenResponse,
+  processRevocationResponse,
   refreshTokenRequest,
+  revocationRequest,
   type TokenSet,
 } from "./oauth/token.ts";
 import { nodeBuiltin } from "./runtime/builtins.ts";
@@ -432,10 +434,32 @@ export class CartoAuth {
     return response;
   }
 
-  /** Forgets the token and removes it from the cache. */
+  /**
+   * Forgets the token, removes it from the cache and, when there is an OAuth
+   * refresh token, revokes it with Auth0 (access tokens cannot be revoked;
+   * they expire by themselves). A failed revocation is reported through
+   * `log`; the local logout still happens.
+   */
   async logout(): Promise<void> {
+    const refreshToken = this.#token?.refreshToken ??
+      (await this.#readCache())?.refreshToken;
     this.#token = undefined;
     await this.#store?.delete(this.#mode);
+    if (!refreshToken) return;
+    try {
+      const response = await revocationRequest({
+        endpoints: this.#endpoints,
+        http: this.#http,
+        refreshToken,
+      });
+      await processRevocationResponse(response);
+    } catch (e) {
+      this.#log(
+        `carto-auth: logged out here, but the refresh token could not be revoked: ${
+          (e as Error).message
+        }`,
+      );
+    }
   }
 
   #resolve(input: string | URL | Request): string | Request {

@@ -404,3 +404,49 @@ test("the token exchange failing is reported with the server's error", async () 
     /HTTP 403 invalid_grant: Invalid authorization code/,
   );
 });
+
+test("logout removes the cached token and revokes the refresh token", async () => {
+  await using fake = await startFakeCarto({ refreshTokens: true });
+  const store = new MemoryTokenStore();
+  const auth = await CartoAuth.fromOAuth({
+    ...loopback(fake),
+    useCache: true,
+    store,
+  });
+  const refreshToken = (await store.get("oauth"))!.refreshToken!;
+  await auth.logout();
+  assert.equal(await store.get("oauth"), undefined);
+  const revoke = fake.requests.find((r) => r.route === "revoke");
+  assert.equal(new URLSearchParams(revoke!.body).get("token"), refreshToken);
+  // The revoked refresh token no longer works: the next renewal is a new login.
+  let logins = 0;
+  const stale = new CartoAuth({
+    ...loopback(fake),
+    mode: "oauth",
+    accessToken: "old",
+    expiration: 1,
+    refreshToken,
+    openBrowser: (url) => (logins++, fake.browser(url)),
+  });
+  await stale.getAccessToken();
+  assert.equal(logins, 1);
+});
+
+test("logout still logs out locally when the revocation fails, and says so", async () => {
+  await using fake = await startFakeCarto({ refreshTokens: true });
+  const store = new MemoryTokenStore();
+  const messages: string[] = [];
+  const auth = await CartoAuth.fromOAuth({
+    ...loopback(fake),
+    useCache: true,
+    store,
+    log: (m) => messages.push(m),
+  });
+  fake.failNext("revoke", { status: 400, body: { error: "invalid_request" } });
+  await auth.logout();
+  assert.equal(await store.get("oauth"), undefined);
+  assert.match(
+    messages.join("\n"),
+    /logged out here, but the refresh token could not be revoked/,
+  );
+});

@@ -1,7 +1,14 @@
 import * as oauth from "oauth4webapi";
 import { AUDIENCE, type Endpoints, OAUTH_CLIENT_ID } from "../endpoints.ts";
 import { CredentialsError } from "../errors.ts";
-import { endpointOf, type HttpOptions, readJson, send } from "../http.ts";
+import {
+  endpointOf,
+  httpError,
+  type HttpOptions,
+  readJson,
+  readText,
+  send,
+} from "../http.ts";
 
 /** A token endpoint's answer, with `expires_in` turned into an absolute time. */
 export interface TokenSet {
@@ -28,6 +35,7 @@ export function authorizationServer(
     issuer: `${endpoints.auth}/`,
     authorization_endpoint: `${endpoints.auth}/authorize`,
     token_endpoint: `${endpoints.auth}/oauth/token`,
+    revocation_endpoint: `${endpoints.auth}/oauth/revoke`,
   };
 }
 
@@ -187,5 +195,34 @@ export function processClientCredentialsResponse(
     { client_id: clientId },
     response,
     "Check client_id and client_secret in your M2M credentials.",
+  );
+}
+
+/** Sends a revocation of the refresh token (RFC 7009) and returns the raw response. */
+export function revocationRequest(
+  options: TokenEndpointOptions & { refreshToken: string },
+): Promise<Response> {
+  const { additionalParameters: _, ...rest } = requestOptions(
+    options.endpoints,
+    options.http,
+  );
+  return oauth.revocationRequest(
+    authorizationServer(options.endpoints),
+    publicClient,
+    oauth.None(),
+    options.refreshToken,
+    { ...rest, additionalParameters: { token_type_hint: "refresh_token" } },
+  );
+}
+
+/** Validates the answer to {@linkcode revocationRequest}. */
+export async function processRevocationResponse(
+  response: Response,
+): Promise<void> {
+  if (response.ok) return;
+  throw httpError(
+    response,
+    await readText(response, TOKEN_ENDPOINT),
+    TOKEN_ENDPOINT,
   );
 }

@@ -11,6 +11,7 @@ import { faultHandler, type FaultKind } from "./faults.ts";
 export type FakeRoute =
   | "authorize"
   | "token"
+  | "revoke"
   | "accounts"
   | "orgId"
   | "config"
@@ -347,6 +348,15 @@ export async function startFakeCarto(
     );
   });
 
+  app.post("/auth0/oauth/revoke", async (c) => {
+    const form = new URLSearchParams(await c.req.text());
+    if (form.get("client_id") !== OAUTH_CLIENT_ID) {
+      return oauthError(c, 401, "invalid_client", "Unknown client");
+    }
+    refreshTokens.delete(form.get("token") ?? "");
+    return c.body(null, 200);
+  });
+
   app.get("/accounts-api/accounts", (c) => {
     const token = bearer(c);
     if (!token || !isValidToken(token)) return unauthorized(c);
@@ -500,6 +510,7 @@ export async function startFakeCarto(
 function routeOf(path: string): FakeRoute | undefined {
   if (path === "/auth0/authorize") return "authorize";
   if (path === "/auth0/oauth/token") return "token";
+  if (path === "/auth0/oauth/revoke") return "revoke";
   if (path === "/accounts-api/accounts") return "accounts";
   if (path.startsWith("/accounts-api/accounts/")) return "orgId";
   if (path === "/config.yaml") return "config";
