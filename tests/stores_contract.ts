@@ -15,8 +15,13 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CartoAuth, type StoredToken, type TokenStore } from "../mod.ts";
-import { startFakeCarto } from "../src/testing/mod.ts";
+import {
+  CartoAuth,
+  type CartoAuthOptions,
+  type StoredToken,
+  type TokenStore,
+} from "../mod.ts";
+import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
 
 /** One store under test. */
 export interface StoreCase {
@@ -50,6 +55,17 @@ export function fullToken(overrides: Partial<StoredToken> = {}): StoredToken {
     ...overrides,
   };
 }
+
+/** Values a store may find under its key that are not tokens. */
+export const NOT_TOKENS: unknown[] = [
+  "eyJ.token",
+  42,
+  null,
+  [],
+  { accessToken: "", expiration: now() + 60 },
+  { accessToken: "t", expiration: "tomorrow" },
+  { access_token: "t", expiration: now() + 60 },
+];
 
 /** Registers the contract's cases for `c`. */
 export function tokenStoreContract(c: StoreCase): void {
@@ -159,29 +175,24 @@ export interface SharedStoreCase {
  * isolate, with its own memory and single flight, sharing only the store.
  */
 export function isolatesContract(c: SharedStoreCase): void {
-  const cases: [
-    string,
-    (isolateStore: () => Promise<TokenStore> | TokenStore) => Promise<void>,
-  ][] = [
+  /** What each case gets: the fake CARTO, a store view, and a new isolate. */
+  interface Isolates {
+    fake: FakeCarto;
+    storeView(): Promise<TokenStore> | TokenStore;
+    /** A new isolate: a `CartoAuth` of the fake's M2M client over its own store view. */
+    isolate(options?: Partial<CartoAuthOptions>): Promise<CartoAuth>;
+  }
+  const sqlPath = "/v3/sql/carto_dw/query?q=SELECT%201%20AS%20n";
+  const cases: [string, (t: Isolates) => Promise<void>][] = [
     [
       "a token one isolate obtained is used by the others without a token request",
-      async (isolateStore) => {
-        await using fake = await startFakeCarto();
-        const isolate = async () =>
-          new CartoAuth({
-            mode: "m2m",
-            ...fake.credentials,
-            endpoints: fake.endpoints,
-            store: await isolateStore(),
-          });
+      async ({ fake, isolate }) => {
         const first = await (await isolate()).getAccessToken();
         assert.equal(fake.count("token"), 1);
         for (let i = 0; i < 3; i++) {
           const other = await isolate();
           assert.equal(await other.getAccessToken(), first);
-          const res = await other.fetch(
-            "/v3/sql/carto_dw/query?q=SELECT%201%20AS%20n",
-          );
+          const res = await other.fetch(sqlPath);
           assert.deepEqual((await res.json()).rows, [{ n: 1 }]);
         }
         assert.equal(fake.count("token"), 1);
@@ -189,22 +200,14 @@ export function isolatesContract(c: SharedStoreCase): void {
     ],
     [
       "concurrent cold starts over an expired token: at most one token request per isolate",
-      async (isolateStore) => {
-        await using fake = await startFakeCarto();
-        const expired = {
+      async ({ fake, isolate, storeView }) => {
+        await (await storeView()).set("m2m", {
           accessToken: "expired",
           expiration: now() - 3600,
           clientId: fake.credentials.clientId,
-        };
-        await (await isolateStore()).set("m2m", expired);
+        });
         const isolates = await Promise.all(
-          Array.from({ length: 4 }, async () =>
-            new CartoAuth({
-              mode: "m2m",
-              ...fake.credentials,
-              endpoints: fake.endpoints,
-              store: await isolateStore(),
-            })),
+          Array.from({ length: 4 }, () => isolate()),
         );
         const tokens = await Promise.all(
           isolates.map((auth) =>
@@ -220,12 +223,7 @@ export function isolatesContract(c: SharedStoreCase): void {
           requests >= 1 && requests <= isolates.length,
           `${requests} token requests`,
         );
-        const late = new CartoAuth({
-          mode: "m2m",
-          ...fake.credentials,
-          endpoints: fake.endpoints,
-          store: await isolateStore(),
-        });
+        const late = await isolate();
         assert.ok(tokens.flat().includes(await late.getAccessToken()));
         assert.equal(
           fake.count("token"),
@@ -236,19 +234,9 @@ export function isolatesContract(c: SharedStoreCase): void {
     ],
     [
       "an isolate whose token nears expiry takes the newer one from the store",
-      async (isolateStore) => {
-        await using fake = await startFakeCarto();
-        const fresh = await new CartoAuth({
-          mode: "m2m",
-          ...fake.credentials,
-          endpoints: fake.endpoints,
-          store: await isolateStore(),
-        }).getAccessToken();
-        const ageing = new CartoAuth({
-          mode: "m2m",
-          ...fake.credentials,
-          endpoints: fake.endpoints,
-          store: await isolateStore(),
+      async ({ fake, isolate }) => {
+        const fresh = await (await isolate()).getAccessToken();
+        const ageing = await isolate({
           accessToken: "about-to-expire",
           expiration: now() + 30,
         });
@@ -258,25 +246,16 @@ export function isolatesContract(c: SharedStoreCase): void {
     ],
     [
       "a token the API refused is replaced once, and the other isolates pick up the replacement",
-      async (isolateStore) => {
-        await using fake = await startFakeCarto();
-        const isolate = async () =>
-          new CartoAuth({
-            mode: "m2m",
-            ...fake.credentials,
-            endpoints: fake.endpoints,
-            store: await isolateStore(),
-          });
+      async ({ fake, isolate }) => {
         const [a, b] = [await isolate(), await isolate()];
         const first = await a.getAccessToken();
         assert.equal(await b.getAccessToken(), first);
         fake.revokeTokens();
-        const path = "/v3/sql/carto_dw/query?q=SELECT%201%20AS%20n";
-        assert.equal((await b.fetch(path)).status, 200);
+        assert.equal((await b.fetch(sqlPath)).status, 200);
         assert.equal(fake.count("token"), 2);
         const second = await b.getAccessToken();
         assert.notEqual(second, first);
-        assert.equal((await a.fetch(path)).status, 200);
+        assert.equal((await a.fetch(sqlPath)).status, 200);
         assert.equal(await a.getAccessToken(), second);
         assert.equal(
           fake.count("token"),
@@ -287,23 +266,18 @@ export function isolatesContract(c: SharedStoreCase): void {
     ],
     [
       "a token of another M2M client in the store is not used, and is replaced",
-      async (isolateStore) => {
-        await using fake = await startFakeCarto();
-        const store = await isolateStore();
-        await store.set(
+      async ({ fake, isolate, storeView }) => {
+        await (await storeView()).set(
           "m2m",
           fullToken({ accessToken: "someone-else", clientId: "other-client" }),
         );
-        const auth = new CartoAuth({
-          mode: "m2m",
-          ...fake.credentials,
-          endpoints: fake.endpoints,
-          store,
-        });
-        assert.notEqual(await auth.getAccessToken(), "someone-else");
+        assert.notEqual(
+          await (await isolate()).getAccessToken(),
+          "someone-else",
+        );
         assert.equal(fake.count("token"), 1);
         assert.equal(
-          (await (await isolateStore()).get("m2m"))?.clientId,
+          (await (await storeView()).get("m2m"))?.clientId,
           fake.credentials.clientId,
         );
       },
@@ -314,7 +288,20 @@ export function isolatesContract(c: SharedStoreCase): void {
       `${c.name}, across isolates: ${title}`,
       { skip: c.unavailable },
       async () => {
-        await run(await c.open());
+        await using fake = await startFakeCarto();
+        const storeView = await c.open();
+        await run({
+          fake,
+          storeView,
+          isolate: async (options = {}) =>
+            new CartoAuth({
+              mode: "m2m",
+              ...fake.credentials,
+              endpoints: fake.endpoints,
+              store: await storeView(),
+              ...options,
+            }),
+        });
       },
     );
   }

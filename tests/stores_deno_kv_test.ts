@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { type DenoKv, DenoKVTokenStore } from "../mod.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
-import { denoKvFiles, fullToken } from "./stores_contract.ts";
+import { denoKvFiles, fullToken, NOT_TOKENS } from "./stores_contract.ts";
 
 const denoKv = denoKvFiles();
 after(() => denoKv.closeAll());
@@ -73,16 +73,7 @@ test(
   async () => {
     const { kv } = await denoKv.open();
     const store = new DenoKVTokenStore(kv);
-    for (
-      const value of [
-        "eyJ.token",
-        42,
-        null,
-        { accessToken: "", expiration: now() + 60 },
-        { accessToken: "t", expiration: "tomorrow" },
-        { access_token: "t", expiration: now() + 60 },
-      ]
-    ) {
+    for (const value of NOT_TOKENS) {
       await kv.set(["carto-auth", "m2m"], value);
       assert.equal(await store.get("m2m"), undefined, JSON.stringify(value));
     }
