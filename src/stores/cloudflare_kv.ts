@@ -4,6 +4,15 @@ import { isStoredToken, type StoredToken, type TokenStore } from "./types.ts";
  * The part of a Cloudflare Workers KV namespace binding (`KVNamespace` in
  * `@cloudflare/workers-types`) that {@linkcode CloudflareKVTokenStore} uses.
  * Any binding, and miniflare's `getKVNamespace()`, fits it.
+ *
+ * @example A binding declared in `Env`
+ * ```ts
+ * import type { CloudflareKVNamespace } from "@carto/auth";
+ *
+ * interface Env {
+ *   TOKENS: CloudflareKVNamespace; // or KVNamespace from @cloudflare/workers-types
+ * }
+ * ```
  */
 export interface CloudflareKVNamespace {
   /** The value under `key` as text, or `null`. */
@@ -18,7 +27,18 @@ export interface CloudflareKVNamespace {
   delete(key: string): Promise<void>;
 }
 
-/** Options of {@linkcode CloudflareKVTokenStore}. */
+/**
+ * Options of {@linkcode CloudflareKVTokenStore}.
+ *
+ * @example Two M2M clients in one namespace
+ * ```ts
+ * import { CloudflareKVTokenStore, type CloudflareKVNamespace } from "@carto/auth";
+ *
+ * declare const TOKENS: CloudflareKVNamespace;
+ * const reports = new CloudflareKVTokenStore(TOKENS, { prefix: "reports:" });
+ * const imports = new CloudflareKVTokenStore(TOKENS, { prefix: "imports:" });
+ * ```
+ */
 export interface CloudflareKVTokenStoreOptions {
   /**
    * Put before every key, default `"carto-auth:"` (so the M2M token lives

@@ -1,6 +1,15 @@
 import { isStoredToken, type StoredToken, type TokenStore } from "./types.ts";
 
-/** One part of a Deno KV key (`Deno.KvKeyPart`). */
+/**
+ * One part of a Deno KV key (`Deno.KvKeyPart`).
+ *
+ * @example
+ * ```ts
+ * import type { DenoKvKeyPart } from "@carto/auth";
+ *
+ * const prefix: DenoKvKeyPart[] = ["apps", "reports", 1];
+ * ```
+ */
 export type DenoKvKeyPart =
   | Uint8Array
   | string
@@ -12,6 +21,14 @@ export type DenoKvKeyPart =
 /**
  * The part of `Deno.Kv` that {@linkcode DenoKVTokenStore} uses, typed
  * structurally so that this module loads where there is no `Deno`.
+ * `Deno.Kv` fits it.
+ *
+ * @example
+ * ```ts
+ * import type { DenoKv } from "@carto/auth";
+ *
+ * const kv: DenoKv = await Deno.openKv();
+ * ```
  */
 export interface DenoKv {
   /** The entry under `key`; its `value` is `null` when there is none. */
@@ -26,7 +43,18 @@ export interface DenoKv {
   delete(key: readonly DenoKvKeyPart[]): Promise<void>;
 }
 
-/** Options of {@linkcode DenoKVTokenStore}. */
+/**
+ * Options of {@linkcode DenoKVTokenStore}.
+ *
+ * @example Two M2M clients in one database
+ * ```ts
+ * import { DenoKVTokenStore } from "@carto/auth";
+ *
+ * const kv = await Deno.openKv();
+ * const reports = new DenoKVTokenStore(kv, { prefix: ["carto-auth", "reports"] });
+ * const imports = new DenoKVTokenStore(kv, { prefix: ["carto-auth", "imports"] });
+ * ```
+ */
 export interface DenoKVTokenStoreOptions {
   /**
    * Put before every key, default `["carto-auth"]` (so the M2M token lives
