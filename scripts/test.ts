@@ -6,7 +6,7 @@
  *   deno task test            everything
  *   deno task test deno       only the Deno run (also: bun, workerd)
  */
-import { dirname, fromFileUrl, join } from "node:path";
+import { dirname, join } from "node:path";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 
