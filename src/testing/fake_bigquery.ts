@@ -17,6 +17,35 @@ export interface FakeResult {
   rows: unknown[];
 }
 
+/** How a canned result is served; see {@linkcode FakeBigQuery.setResult}. */
+export interface FakeResultOptions {
+  /**
+   * Make the query a running job: jobs.query answers `jobComplete: false`,
+   * and so do this many getQueryResults calls before the result is ready.
+   */
+  pendingPolls?: number;
+  /** Rows per page when the client asks for more (BigQuery's own page limit). */
+  pageSize?: number;
+  /** Wait this long before answering jobs.query (to abort a query in flight). */
+  delayMs?: number;
+  /** `totalBytesProcessed` of the query and of its dry run, default 1024 per row. */
+  totalBytesProcessed?: number;
+  /** `cacheHit`, default false. */
+  cacheHit?: boolean;
+}
+
+/** A canned failure of a query; see {@linkcode FakeBigQuery.setError}. */
+export interface FakeQueryError {
+  /** HTTP status, default 400. */
+  status?: number;
+  /** BigQuery's reason, default `invalidQuery`. */
+  reason?: string;
+  /** The message, e.g. `Syntax error: Unexpected keyword FROM at [1:8]`. */
+  message: string;
+  /** The `location` of the error entry, default `q`. */
+  location?: string;
+}
+
 /** What the fake SQL engine computed for a query. */
 export interface Evaluated {
   schema: FakeField[];
@@ -24,15 +53,32 @@ export interface Evaluated {
   values: unknown[][];
 }
 
+/** A job the fake BigQuery created. */
+export interface FakeJob {
+  readonly id: string;
+  readonly sql: string;
+  readonly location: string;
+  readonly requestId?: string;
+  readonly labels?: Record<string, string>;
+  /** `RUNNING` while polls are pending, `DONE`, or `CANCELLED` after jobs.cancel. */
+  state: "RUNNING" | "DONE" | "CANCELLED";
+}
+
 /** The BigQuery part of the fake CARTO. */
 export interface FakeBigQuery {
   /** The Hono app, mounted at `/bigquery/v2`. */
   readonly app: Hono;
+  /** Every job created, by id. */
+  readonly jobs: ReadonlyMap<string, FakeJob>;
+  /** Ids of the jobs that received jobs.cancel, in order. */
+  readonly cancelled: readonly string[];
   /** Answers `sql` (exact text) with `result` from now on. */
-  setResult(sql: string, result: FakeResult): void;
+  setResult(sql: string, result: FakeResult, options?: FakeResultOptions): void;
+  /** Makes `sql` (exact text) fail with `error` from now on. */
+  setError(sql: string, error: FakeQueryError): void;
   /**
-   * Runs `sql`: a canned result, or a `SELECT <literal or @param> AS name, …`
-   * list. Used by the fake BigQuery and the fake SQL API.
+   * Runs `sql`: a canned result, or a `SELECT <literal or @param or ?> AS
+   * name, …` list. Used by the fake BigQuery and the fake SQL API.
    */
   evaluate(
     sql: string,
@@ -40,31 +86,58 @@ export interface FakeBigQuery {
   ): Evaluated | { error: string };
 }
 
-interface QueryParameter {
-  name?: string;
-  parameterType: { type: string };
-  parameterValue: { value?: string | null };
+interface QueryParameterType {
+  type: string;
+  arrayType?: QueryParameterType;
+  structTypes?: { name?: string; type: QueryParameterType }[];
+  rangeElementType?: QueryParameterType;
 }
 
-interface Job {
-  id: string;
-  result: Evaluated | FakeResult;
+interface QueryParameterValue {
+  value?: string | null;
+  arrayValues?: QueryParameterValue[];
+  structValues?: Record<string, QueryParameterValue>;
+  rangeValue?: { start?: QueryParameterValue; end?: QueryParameterValue };
 }
+
+interface QueryParameter {
+  name?: string;
+  parameterType: QueryParameterType;
+  parameterValue: QueryParameterValue;
+}
+
+interface Job extends FakeJob {
+  wire: FakeResult;
+  options: FakeResultOptions;
+  pendingPolls: number;
+}
+
+type Status = 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503;
+
+const DEFAULT_BYTES_PER_ROW = 1024;
 
 /** Builds the fake BigQuery REST subset over `isValidToken` (the DW tokens handed out). */
 export function fakeBigQuery(
   options: { isValidToken(token: string): boolean; projectId: string },
 ): FakeBigQuery {
-  const canned = new Map<string, FakeResult>();
+  const canned = new Map<
+    string,
+    { result: FakeResult; options: FakeResultOptions }
+  >();
+  const errors = new Map<string, FakeQueryError>();
   const jobs = new Map<string, Job>();
+  const byRequestId = new Map<string, Job>();
+  const cancelled: string[] = [];
   const app = new Hono();
 
   const evaluate = (
     sql: string,
     params: QueryParameter[] = [],
   ): Evaluated | { error: string } => {
+    const error = errors.get(sql);
+    if (error) return { error: error.message };
     const result = canned.get(sql);
-    if (result) return toEvaluated(result);
+    if (result) return toEvaluated(result.result);
     return evaluateSelect(sql, params);
   };
 
@@ -73,88 +146,274 @@ export function fakeBigQuery(
       ?.[1];
     return !!token && options.isValidToken(token);
   };
-  const unauthorized = (c: Context) =>
+  const fail = (
+    c: Context,
+    status: Status,
+    reason: string,
+    message: string,
+    location?: string,
+  ) =>
     c.json({
       error: {
-        code: 401,
-        message: "Request had invalid authentication credentials.",
-        errors: [{ reason: "authError", message: "Invalid Credentials" }],
-        status: "UNAUTHENTICATED",
+        code: status,
+        message,
+        errors: [{
+          reason,
+          message,
+          ...(location ? { location, locationType: "other" } : {}),
+        }],
+        status: STATUS_NAMES[status] ?? "UNKNOWN",
       },
-    }, 401);
-
-  const page = (
-    c: Context,
-    job: Job,
-    startIndex: number,
-    maxResults?: number,
-  ) => {
-    const wire = "rows" in job.result ? job.result : toWire(job.result);
-    const end = maxResults
-      ? Math.min(wire.rows.length, startIndex + maxResults)
-      : wire.rows.length;
-    const body: Record<string, unknown> = {
-      kind: "bigquery#queryResponse",
-      schema: { fields: wire.schema },
-      jobReference: {
-        projectId: options.projectId,
-        jobId: job.id,
-        location: "US",
-      },
-      totalRows: String(wire.rows.length),
-      rows: wire.rows.slice(startIndex, end),
-      jobComplete: true,
-      totalBytesProcessed: "0",
-      cacheHit: false,
-    };
-    if (end < wire.rows.length) body.pageToken = String(end);
-    return c.json(body);
+    }, status);
+  const unauthorized = (c: Context) =>
+    fail(
+      c,
+      401,
+      "authError",
+      "Request had invalid authentication credentials.",
+    );
+  const guard = (c: Context) => {
+    if (!authorized(c)) return unauthorized(c);
+    const project = c.req.param("project");
+    if (project !== options.projectId) {
+      return fail(c, 404, "notFound", `Not found: Project ${project}`);
+    }
   };
 
-  app.post("/projects/:project/queries", async (c) => {
-    if (!authorized(c)) return unauthorized(c);
-    const request = await c.req.json();
-    const result = evaluate(
-      String(request.query ?? ""),
-      request.queryParameters,
+  const page = (
+    job: Job,
+    startIndex: number,
+    maxResults: number | undefined,
+  ): Record<string, unknown> => {
+    const rows = job.wire.rows;
+    const size = Math.min(
+      maxResults ?? Infinity,
+      job.options.pageSize ?? Infinity,
     );
-    if ("error" in result) {
-      return c.json({
-        error: {
-          code: 400,
-          message: result.error,
-          errors: [{
-            reason: "invalidQuery",
-            location: "q",
-            message: result.error,
-          }],
-          status: "INVALID_ARGUMENT",
-        },
-      }, 400);
-    }
-    const job: Job = { id: `job_${randomId(12)}`, result };
-    jobs.set(job.id, job);
-    return page(c, job, 0, request.maxResults);
+    const end = Math.min(rows.length, startIndex + size);
+    const body: Record<string, unknown> = {
+      kind: "bigquery#getQueryResultsResponse",
+      schema: { fields: job.wire.schema },
+      jobReference: jobReference(job),
+      totalRows: String(rows.length),
+      rows: rows.slice(startIndex, end),
+      jobComplete: true,
+      totalBytesProcessed: String(bytesOf(job.wire, job.options)),
+      cacheHit: job.options.cacheHit ?? false,
+    };
+    if (end < rows.length) body.pageToken = pageToken(end);
+    return body;
+  };
+  const jobReference = (job: Job) => ({
+    projectId: options.projectId,
+    jobId: job.id,
+    location: job.location,
+  });
+  const running = (job: Job) => ({
+    kind: "bigquery#getQueryResultsResponse",
+    jobReference: jobReference(job),
+    jobComplete: false,
   });
 
+  app.post("/projects/:project/queries", async (c) => {
+    const refused = guard(c);
+    if (refused) return refused;
+    const request = await c.req.json();
+    const sql = String(request.query ?? "");
+    if (request.useLegacySql !== false) {
+      return fail(
+        c,
+        400,
+        "invalidQuery",
+        "The fake BigQuery only runs GoogleSQL: send useLegacySql: false.",
+        "q",
+      );
+    }
+    const known = request.requestId && byRequestId.get(request.requestId);
+    if (known) return c.json(firstAnswer(known, request));
+    const setup = canned.get(sql)?.options ?? {};
+    if (setup.delayMs) await sleep(setup.delayMs);
+    const error = errors.get(sql);
+    if (error) {
+      return fail(
+        c,
+        (error.status ?? 400) as Status,
+        error.reason ?? "invalidQuery",
+        error.message,
+        error.location ?? "q",
+      );
+    }
+    const result = evaluate(sql, request.queryParameters);
+    if ("error" in result) {
+      return fail(c, 400, "invalidQuery", result.error, "q");
+    }
+    const wire = "rows" in result ? result as FakeResult : toWire(result);
+    if (request.dryRun) {
+      return c.json({
+        kind: "bigquery#queryResponse",
+        schema: { fields: wire.schema },
+        jobReference: {
+          projectId: options.projectId,
+          location: request.location ?? "US",
+        },
+        totalBytesProcessed: String(bytesOf(wire, setup)),
+        jobComplete: true,
+        cacheHit: false,
+      });
+    }
+    const job: Job = {
+      id: `job_${randomId(12)}`,
+      sql,
+      location: request.location ?? "US",
+      requestId: request.requestId,
+      labels: request.labels,
+      state: setup.pendingPolls === undefined ? "DONE" : "RUNNING",
+      wire,
+      options: setup,
+      pendingPolls: setup.pendingPolls ?? 0,
+    };
+    const firstPage = Math.min(
+      request.maxResults ?? Infinity,
+      setup.pageSize ?? Infinity,
+    );
+    const stateless = request.jobCreationMode === "JOB_CREATION_OPTIONAL" &&
+      job.state === "DONE" && wire.rows.length <= firstPage;
+    if (stateless) {
+      // Short queries run without a job: a queryId, no jobReference.
+      const body = page(job, 0, request.maxResults);
+      delete body.jobReference;
+      return c.json({
+        ...body,
+        kind: "bigquery#queryResponse",
+        queryId: `query_${randomId(12)}`,
+        location: job.location,
+      });
+    }
+    jobs.set(job.id, job);
+    if (job.requestId) byRequestId.set(job.requestId, job);
+    return c.json(firstAnswer(job, request));
+  });
+
+  const firstAnswer = (job: Job, request: { maxResults?: number }) => {
+    if (job.state === "RUNNING") {
+      return {
+        ...running(job),
+        kind: "bigquery#queryResponse",
+        jobCreationReason: { code: "LONG_RUNNING" },
+      };
+    }
+    return {
+      ...page(job, 0, request.maxResults),
+      kind: "bigquery#queryResponse",
+      jobCreationReason: { code: "LARGE_RESULTS" },
+    };
+  };
+
   app.get("/projects/:project/queries/:jobId", (c) => {
-    if (!authorized(c)) return unauthorized(c);
+    const refused = guard(c);
+    if (refused) return refused;
     const job = jobs.get(c.req.param("jobId"));
     if (!job) {
-      return c.json({ error: { code: 404, message: "Not found: Job" } }, 404);
+      return fail(c, 404, "notFound", `Not found: Job ${c.req.param("jobId")}`);
     }
-    const start = Number(
-      c.req.query("pageToken") ?? c.req.query("startIndex") ?? 0,
-    );
+    if (job.state === "CANCELLED") {
+      return fail(
+        c,
+        400,
+        "stopped",
+        "Job execution was cancelled: User requested cancellation",
+      );
+    }
+    if (job.pendingPolls > 0) {
+      job.pendingPolls--;
+      return c.json(running(job));
+    }
+    job.state = "DONE";
+    const token = c.req.query("pageToken");
+    const start = token !== undefined
+      ? startOf(token)
+      : Number(c.req.query("startIndex") ?? 0);
+    if (start === undefined) {
+      return fail(c, 400, "invalid", `Invalid page token: ${token}`);
+    }
     const max = c.req.query("maxResults");
-    return page(c, job, start, max ? Number(max) : undefined);
+    const body = page(job, start, max ? Number(max) : undefined);
+    return c.json(selectFields(body, c.req.query("fields")));
+  });
+
+  app.post("/projects/:project/jobs/:jobId/cancel", (c) => {
+    const refused = guard(c);
+    if (refused) return refused;
+    const job = jobs.get(c.req.param("jobId"));
+    if (!job) {
+      return fail(c, 404, "notFound", `Not found: Job ${c.req.param("jobId")}`);
+    }
+    if (job.state === "RUNNING") job.state = "CANCELLED";
+    cancelled.push(job.id);
+    return c.json({
+      kind: "bigquery#jobCancelResponse",
+      job: { jobReference: jobReference(job), status: { state: "DONE" } },
+    });
   });
 
   return {
     app,
-    setResult: (sql, result) => canned.set(sql, result),
+    jobs,
+    cancelled,
+    setResult: (sql, result, resultOptions = {}) => {
+      errors.delete(sql);
+      canned.set(sql, { result, options: resultOptions });
+    },
+    setError: (sql, error) => {
+      canned.delete(sql);
+      errors.set(sql, error);
+    },
     evaluate,
   };
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "INVALID_ARGUMENT",
+  401: "UNAUTHENTICATED",
+  403: "PERMISSION_DENIED",
+  404: "NOT_FOUND",
+  409: "ALREADY_EXISTS",
+  429: "RESOURCE_EXHAUSTED",
+  500: "INTERNAL",
+  503: "UNAVAILABLE",
+};
+
+/** Opaque-looking page tokens, as BigQuery's are. */
+function pageToken(start: number): string {
+  return btoa(`page:${start}`);
+}
+
+function startOf(token: string): number | undefined {
+  try {
+    const m = /^page:(\d+)$/.exec(atob(token));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `fields=` partial response: only the top-level keys named. */
+function selectFields(
+  body: Record<string, unknown>,
+  fields: string | undefined,
+): Record<string, unknown> {
+  if (!fields) return body;
+  const keep = new Set(fields.split(",").map((f) => f.trim().split(/[/(]/)[0]));
+  return Object.fromEntries(Object.entries(body).filter(([k]) => keep.has(k)));
+}
+
+function bytesOf(wire: FakeResult, options: FakeResultOptions): number {
+  return options.totalBytesProcessed ??
+    wire.rows.length * DEFAULT_BYTES_PER_ROW;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function toEvaluated(result: FakeResult): Evaluated {
@@ -176,7 +435,7 @@ function toWire(result: Evaluated): FakeResult {
 const SELECT = /^\s*select\s+(.+?)\s*;?\s*$/is;
 const ITEM = /^(.+?)\s+as\s+([A-Za-z_][A-Za-z0-9_]*)$/is;
 
-/** `SELECT 1 AS n, 'x' AS s, @p AS p`: enough SQL for demos and tests. */
+/** `SELECT 1 AS n, 'x' AS s, @p AS p, ? AS q`: enough SQL for demos and tests. */
 function evaluateSelect(
   sql: string,
   params: QueryParameter[],
@@ -185,6 +444,7 @@ function evaluateSelect(
   if (!list) return { error: `Syntax error: Unexpected keyword at [1:1]` };
   const schema: FakeField[] = [];
   const values: unknown[] = [];
+  const positional = params.filter((p) => p.name === undefined);
   for (const item of splitTopLevel(list)) {
     const m = ITEM.exec(item.trim());
     if (!m) {
@@ -194,39 +454,135 @@ function evaluateSelect(
       };
     }
     const [, expr, name] = m;
-    const literal = evaluateLiteral(expr.trim(), params);
+    const literal = evaluateLiteral(expr.trim(), params, positional);
     if ("error" in literal) return literal;
-    schema.push({ name, type: literal.type, mode: "NULLABLE" });
+    schema.push({ ...literal.field, name });
     values.push(literal.value);
   }
   return { schema, values: [values] };
 }
 
+type Literal = { field: Omit<FakeField, "name">; value: unknown } | {
+  error: string;
+};
+
 function evaluateLiteral(
   expr: string,
   params: QueryParameter[],
-): { type: string; value: string | null } | { error: string } {
-  if (/^-?\d+$/.test(expr)) return { type: "INTEGER", value: expr };
-  if (/^-?\d*\.\d+(e-?\d+)?$/i.test(expr)) {
-    return { type: "FLOAT", value: expr };
-  }
-  if (/^'.*'$/s.test(expr)) return { type: "STRING", value: expr.slice(1, -1) };
+  positional: QueryParameter[],
+): Literal {
+  const scalar = (type: string, value: string | null): Literal => ({
+    field: { type, mode: "NULLABLE" },
+    value,
+  });
+  if (/^-?\d+$/.test(expr)) return scalar("INTEGER", expr);
+  if (/^-?\d*\.\d+(e-?\d+)?$/i.test(expr)) return scalar("FLOAT", expr);
+  if (/^'.*'$/s.test(expr)) return scalar("STRING", expr.slice(1, -1));
   if (/^(true|false)$/i.test(expr)) {
-    return { type: "BOOLEAN", value: expr.toLowerCase() };
+    return scalar("BOOLEAN", expr.toLowerCase());
   }
-  if (/^null$/i.test(expr)) return { type: "INTEGER", value: null };
+  if (/^null$/i.test(expr)) return scalar("INTEGER", null);
+  if (expr === "?") {
+    const p = positional.shift();
+    if (!p) return { error: "Query has more ? than query parameters at [1:8]" };
+    return parameterLiteral(p);
+  }
   const param = /^@([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr)?.[1];
   if (param) {
     const p = params.find((q) => q.name === param);
     if (!p) return { error: `Query parameter '${param}' not found at [1:8]` };
-    const type = p.parameterType.type.replace(/^INT64$/, "INTEGER").replace(
-      /^FLOAT64$/,
-      "FLOAT",
-    )
-      .replace(/^BOOL$/, "BOOLEAN");
-    return { type, value: p.parameterValue.value ?? null };
+    return parameterLiteral(p);
   }
   return { error: `Unrecognized name: ${expr} at [1:8]` };
+}
+
+/** A query parameter echoed as a column, in the wire format BigQuery answers with. */
+function parameterLiteral(p: QueryParameter): Literal {
+  try {
+    return {
+      field: fieldOf(p.parameterType),
+      value: wireValue(p.parameterType, p.parameterValue),
+    };
+  } catch (e) {
+    return {
+      error: `Invalid query parameter ${p.name ?? "?"}: ${
+        (e as Error).message
+      }`,
+    };
+  }
+}
+
+const REST_TYPE_NAMES: Record<string, string> = {
+  INT64: "INTEGER",
+  FLOAT64: "FLOAT",
+  BOOL: "BOOLEAN",
+  STRUCT: "RECORD",
+};
+
+function fieldOf(type: QueryParameterType): Omit<FakeField, "name"> {
+  if (type.type === "ARRAY") {
+    if (!type.arrayType) throw new Error("ARRAY without arrayType");
+    return { ...fieldOf(type.arrayType), mode: "REPEATED" };
+  }
+  const field: Omit<FakeField, "name"> = {
+    type: REST_TYPE_NAMES[type.type] ?? type.type,
+    mode: "NULLABLE",
+  };
+  if (type.type === "STRUCT") {
+    field.fields = (type.structTypes ?? []).map((s, i) => ({
+      name: s.name ?? `_field_${i + 1}`,
+      ...fieldOf(s.type),
+    }));
+  }
+  if (type.type === "RANGE") {
+    field.rangeElementType = { type: type.rangeElementType?.type ?? "DATE" };
+  }
+  return field;
+}
+
+function wireValue(
+  type: QueryParameterType,
+  value: QueryParameterValue | undefined,
+): unknown {
+  if (type.type === "ARRAY") {
+    // BigQuery returns a NULL array as an empty one.
+    return (value?.arrayValues ?? []).map((v) => ({
+      v: wireValue(type.arrayType!, v),
+    }));
+  }
+  if (type.type === "STRUCT") {
+    if (!value?.structValues) return null;
+    return {
+      f: (type.structTypes ?? []).map((s, i) => ({
+        v: wireValue(s.type, value.structValues![s.name ?? `_field_${i + 1}`]),
+      })),
+    };
+  }
+  if (type.type === "RANGE") {
+    if (!value?.rangeValue) return null;
+    const bound = (b?: QueryParameterValue) =>
+      b?.value == null
+        ? "UNBOUNDED"
+        : wireScalar(type.rangeElementType!.type, b.value);
+    return `[${bound(value.rangeValue.start)}, ${bound(value.rangeValue.end)})`;
+  }
+  const v = value?.value;
+  return v === undefined || v === null ? null : wireScalar(type.type, v);
+}
+
+/** Scalars come back as sent, except TIMESTAMPs: int64 microseconds. */
+function wireScalar(type: string, value: string): string {
+  if (type !== "TIMESTAMP") return value;
+  const m =
+    /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?(Z|[+-]\d\d:?\d\d| UTC)?$/
+      .exec(value);
+  if (!m) throw new Error(`not a timestamp: ${value}`);
+  const zone = !m[4] || m[4] === "Z" || m[4] === " UTC" ? "Z" : m[4];
+  const ms = Date.parse(`${m[1]}T${m[2]}${zone}`);
+  if (isNaN(ms)) throw new Error(`not a timestamp: ${value}`);
+  const micros = BigInt(ms) * 1000n +
+    BigInt((m[3] ?? "").padEnd(6, "0"));
+  return String(micros);
 }
 
 function splitTopLevel(list: string): string[] {
