@@ -1,0 +1,320 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BigQueryError } from "../mod.ts";
+import { compileRowsDecoder } from "../src/dw/decode.ts";
+import type { WireRow } from "../src/dw/types.ts";
+import { timestampFromMicros } from "../src/dw/values.ts";
+import type { FakeField, FakeResult } from "../src/testing/mod.ts";
+import { dwFixture } from "./dw_fixture.ts";
+
+const bytes = (...b: number[]) => new Uint8Array(b);
+
+/** One row of every type, a second row of NULLs, as BigQuery sends them. */
+const EVERY_TYPE: FakeResult = {
+  schema: [
+    { name: "int", type: "INTEGER" },
+    { name: "float", type: "FLOAT" },
+    { name: "nan", type: "FLOAT" },
+    { name: "inf", type: "FLOAT64" },
+    { name: "ninf", type: "FLOAT" },
+    { name: "numeric", type: "NUMERIC" },
+    { name: "bignumeric", type: "BIGNUMERIC" },
+    { name: "bool", type: "BOOLEAN" },
+    { name: "string", type: "STRING" },
+    { name: "bytes", type: "BYTES" },
+    { name: "date", type: "DATE" },
+    { name: "datetime", type: "DATETIME" },
+    { name: "time", type: "TIME" },
+    { name: "timestamp", type: "TIMESTAMP" },
+    { name: "geography", type: "GEOGRAPHY" },
+    { name: "interval", type: "INTERVAL" },
+    { name: "json", type: "JSON" },
+    {
+      name: "record",
+      type: "RECORD",
+      fields: [
+        { name: "x", type: "FLOAT" },
+        {
+          name: "inner",
+          type: "RECORD",
+          fields: [{ name: "at", type: "TIMESTAMP" }, {
+            name: "doc",
+            type: "JSON",
+          }],
+        },
+      ],
+    },
+    { name: "ints", type: "INTEGER", mode: "REPEATED" },
+    {
+      name: "points",
+      type: "RECORD",
+      mode: "REPEATED",
+      fields: [
+        { name: "x", type: "INTEGER" },
+        { name: "tags", type: "STRING", mode: "REPEATED" },
+      ],
+    },
+    { name: "dates", type: "RANGE", rangeElementType: { type: "DATE" } },
+    {
+      name: "period",
+      type: "RANGE",
+      rangeElementType: { type: "TIMESTAMP" },
+    },
+  ] as FakeField[],
+  rows: [
+    {
+      f: [
+        { v: "-42" },
+        { v: "3.25" },
+        { v: "NaN" },
+        { v: "Infinity" },
+        { v: "-Infinity" },
+        { v: "123456789012345678901234567.123456789" },
+        { v: "1e-38" },
+        { v: "true" },
+        { v: "héllo, 世界" },
+        { v: "AAEC/w==" },
+        { v: "2024-04-08" },
+        { v: "2024-04-08T20:58:24.434123" },
+        { v: "20:58:24.434123" },
+        { v: "1712609904434123" },
+        { v: "POINT(-3.7 40.4)" },
+        { v: "1-2 3 4:5:6.789" },
+        { v: '{"a":[1,2,{"b":null}],"c":"d"}' },
+        {
+          v: {
+            f: [{ v: "1.5" }, {
+              v: { f: [{ v: "-604800000000" }, { v: "[1,2]" }] },
+            }],
+          },
+        },
+        { v: [{ v: "1" }, { v: "2" }, { v: "3" }] },
+        {
+          v: [
+            { v: { f: [{ v: "1" }, { v: [{ v: "a" }, { v: "b" }] }] } },
+            { v: { f: [{ v: "2" }, { v: [] }] } },
+          ],
+        },
+        { v: "[2024-01-01, UNBOUNDED)" },
+        { v: "[UNBOUNDED, 1712609904434123)" },
+      ],
+    },
+    {
+      f: [
+        ...Array.from({ length: 17 }, () => ({ v: null })),
+        { v: { f: [{ v: null }, { v: null }] } },
+        { v: [] },
+        { v: [] },
+        { v: null },
+        { v: null },
+      ],
+    },
+  ],
+};
+
+const EXPECTED_ROWS = [
+  {
+    int: -42,
+    float: 3.25,
+    nan: NaN,
+    inf: Infinity,
+    ninf: -Infinity,
+    numeric: "123456789012345678901234567.123456789",
+    bignumeric: "1e-38",
+    bool: true,
+    string: "héllo, 世界",
+    bytes: bytes(0, 1, 2, 255),
+    date: "2024-04-08",
+    datetime: "2024-04-08T20:58:24.434123",
+    time: "20:58:24.434123",
+    timestamp: new Date("2024-04-08T20:58:24.434Z"),
+    geography: "POINT(-3.7 40.4)",
+    interval: "1-2 3 4:5:6.789",
+    json: { a: [1, 2, { b: null }], c: "d" },
+    record: {
+      x: 1.5,
+      inner: { at: new Date("1969-12-25T00:00:00.000Z"), doc: [1, 2] },
+    },
+    ints: [1, 2, 3],
+    points: [{ x: 1, tags: ["a", "b"] }, { x: 2, tags: [] }],
+    dates: { start: "2024-01-01", end: null },
+    period: { start: null, end: new Date("2024-04-08T20:58:24.434Z") },
+  },
+  {
+    int: null,
+    float: null,
+    nan: null,
+    inf: null,
+    ninf: null,
+    numeric: null,
+    bignumeric: null,
+    bool: null,
+    string: null,
+    bytes: null,
+    date: null,
+    datetime: null,
+    time: null,
+    timestamp: null,
+    geography: null,
+    interval: null,
+    json: null,
+    record: { x: null, inner: null },
+    ints: [],
+    points: [],
+    dates: null,
+    period: null,
+  },
+];
+
+test("every BigQuery type decodes as DESIGN.md §2 says, through the client", async () => {
+  await using f = await dwFixture();
+  f.fake.bigquery.setResult("SELECT * FROM every_type", EVERY_TYPE);
+  const { rows } = await f.dw.query("SELECT * FROM every_type");
+  assert.deepEqual(rows, EXPECTED_ROWS);
+  assert.ok(rows[0].bytes instanceof Uint8Array);
+  assert.ok(rows[0].timestamp instanceof Date);
+});
+
+test("the closure decoder (for runtimes without code generation) decodes the same", () => {
+  const wire = EVERY_TYPE.rows as WireRow[];
+  const closures = compileRowsDecoder(EVERY_TYPE.schema, { codegen: false });
+  const generated = compileRowsDecoder(EVERY_TYPE.schema, { codegen: true });
+  assert.deepEqual(closures(wire), EXPECTED_ROWS);
+  assert.deepEqual(generated(wire), EXPECTED_ROWS);
+});
+
+test("TIMESTAMP int64 microseconds match BigQuery's reference vectors", () => {
+  const vectors: [string, string][] = [
+    ["1712609904434123", "2024-04-08T20:58:24.434Z"],
+    ["-604800000000", "1969-12-25T00:00:00.000Z"],
+    ["0", "1970-01-01T00:00:00.000Z"],
+    ["999", "1970-01-01T00:00:00.000Z"], // floored to the millisecond
+    ["-1", "1969-12-31T23:59:59.999Z"], // floored, not truncated
+    ["253402300799999999", "9999-12-31T23:59:59.999Z"], // beyond 2^53 µs
+    ["-62135596800000000", "0001-01-01T00:00:00.000Z"],
+    ["-62135596799999999", "0001-01-01T00:00:00.000Z"],
+  ];
+  for (const [micros, iso] of vectors) {
+    assert.equal(timestampFromMicros(micros).toISOString(), iso, micros);
+  }
+});
+
+test("an INT64 beyond 2^53 throws naming the column under int64: number", async () => {
+  await using f = await dwFixture();
+  const error = await f.dw.query("SELECT 1 AS ok, 9007199254740993 AS big")
+    .then(() => undefined, (e) => e);
+  assert.ok(error instanceof BigQueryError);
+  assert.equal(error.code, "invalid_input");
+  assert.equal(
+    error.message,
+    'Column "big" holds 9007199254740993, which is beyond Number.MAX_SAFE_INTEGER and ' +
+      'would be rounded as a JavaScript number. Pass int64: "bigint" or int64: "string" to read it exactly.',
+  );
+});
+
+test("the unsafe INT64 error names nested columns by path, in both decoders", () => {
+  const schema = [{
+    name: "rec",
+    type: "RECORD",
+    fields: [{ name: "ids", type: "INTEGER", mode: "REPEATED" }],
+  }];
+  const wire = [{
+    f: [{ v: { f: [{ v: [{ v: "1" }, { v: "-9007199254740993" }] }] } }],
+  }];
+  for (const codegen of [true, false]) {
+    const decode = compileRowsDecoder(schema, { codegen });
+    assert.throws(() => decode(wire), {
+      name: "BigQueryError",
+      message: /^Column "rec\.ids" holds -9007199254740993, which is beyond/,
+    });
+  }
+});
+
+test('int64: "bigint" and "string" read big integers exactly', async () => {
+  await using f = await dwFixture();
+  const sql = "SELECT 9007199254740993 AS big, -5 AS small";
+  const asBigint = await f.dw.query(sql, { int64: "bigint" });
+  assert.deepEqual(asBigint.rows, [{ big: 9007199254740993n, small: -5n }]);
+  const asString = await f.dw.query(sql, { int64: "string" });
+  assert.deepEqual(asString.rows, [{ big: "9007199254740993", small: "-5" }]);
+});
+
+test("the client's int64 option is the default of its queries", async () => {
+  await using f = await dwFixture({ int64: "string" });
+  const { rows } = await f.dw.query("SELECT 7 AS n");
+  assert.deepEqual(rows, [{ n: "7" }]);
+  const { rows: numbers } = await f.dw.query("SELECT 7 AS n", {
+    int64: "number",
+  });
+  assert.deepEqual(numbers, [{ n: 7 }]);
+});
+
+test("a JSON cell that is not JSON is an error naming the column, batched or nested", () => {
+  const schema = [
+    { name: "doc", type: "JSON" },
+    { name: "rec", type: "RECORD", fields: [{ name: "doc", type: "JSON" }] },
+  ];
+  const badTop = [{ f: [{ v: "{nope" }, { v: { f: [{ v: "1" }] } }] }];
+  const badNested = [{ f: [{ v: "1" }, { v: { f: [{ v: "1, 2" }] } }] }];
+  for (const codegen of [true, false]) {
+    const decode = compileRowsDecoder(schema, { codegen });
+    assert.throws(() => decode(badTop), {
+      name: "BigQueryError",
+      message: 'Column "doc" holds text that is not valid JSON: "{nope".',
+    });
+    assert.throws(() => decode(badNested), {
+      name: "BigQueryError",
+      message: 'Column "rec.doc" holds text that is not valid JSON: "1, 2".',
+    });
+  }
+});
+
+test("a page of JSON cells where one holds two values is not silently shifted", () => {
+  const decode = compileRowsDecoder([{ name: "doc", type: "JSON" }], {
+    codegen: true,
+  });
+  const wire = [{ f: [{ v: "1,2" }] }, { f: [{ v: "3" }] }];
+  assert.throws(() => decode(wire), {
+    message: 'Column "doc" holds text that is not valid JSON: "1,2".',
+  });
+});
+
+test("a RANGE that is not [start, end) is an error naming the column", () => {
+  const schema = [{
+    name: "r",
+    type: "RANGE",
+    rangeElementType: { type: "DATE" },
+  }];
+  for (const codegen of [true, false]) {
+    assert.throws(
+      () => compileRowsDecoder(schema, { codegen })([{ f: [{ v: "2024" }] }]),
+      {
+        name: "BigQueryError",
+        message: 'Column "r" holds a RANGE that is not "[start, end)": "2024".',
+      },
+    );
+  }
+});
+
+test("a column named __proto__ is an own property and leaves the prototype alone", () => {
+  const schema = [{ name: "__proto__", type: "STRING" }, {
+    name: "n",
+    type: "INTEGER",
+  }];
+  for (const codegen of [true, false]) {
+    const [row] = compileRowsDecoder(schema, { codegen })([
+      { f: [{ v: "x" }, { v: "1" }] },
+    ]);
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepEqual(Object.keys(row), ["__proto__", "n"]);
+    assert.equal(Object.getOwnPropertyDescriptor(row, "__proto__")?.value, "x");
+  }
+});
+
+test("column names are data, never code", () => {
+  const name = '"); throw new Error("injected"); ("';
+  const [row] = compileRowsDecoder([{ name, type: "INTEGER" }], {
+    codegen: true,
+  })([{ f: [{ v: "5" }] }]);
+  assert.deepEqual(row, { [name]: 5 });
+});
