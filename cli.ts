@@ -32,7 +32,7 @@ export function main(args: string[]): Promise<number> {
 
 interface Proc {
   argv: string[];
-  exitCode?: number;
+  exit(code: number): never;
   getBuiltinModule?(id: string): unknown;
 }
 
@@ -55,5 +55,7 @@ function isProgram(proc: Proc): boolean {
 
 const proc = (globalThis as { process?: Proc }).process;
 if (proc && isProgram(proc)) {
-  proc.exitCode = await run(proc.argv.slice(2));
+  // Exit at once: a stdin that was read from (the pasted code) would keep the
+  // process alive. Every write has been flushed by then.
+  proc.exit(await run(proc.argv.slice(2)));
 }

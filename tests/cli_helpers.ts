@@ -111,12 +111,14 @@ export class CliProcess {
     this.#child.stderr!.setEncoding("utf8");
     this.#child.stdout!.on("data", (c: string) => this.#append("stdout", c));
     this.#child.stderr!.on("data", (c: string) => this.#append("stderr", c));
+    // Never let a stuck CLI hang the suite.
+    const guard = setTimeout(() => this.kill(), 60_000);
     this.done = new Promise((resolve, reject) => {
       this.#child.once("error", reject);
-      this.#child.once(
-        "close",
-        (code) => resolve({ code, stdout: this.stdout, stderr: this.stderr }),
-      );
+      this.#child.once("close", (code) => {
+        clearTimeout(guard);
+        resolve({ code, stdout: this.stdout, stderr: this.stderr });
+      });
     });
   }
 
@@ -180,14 +182,9 @@ export async function runCli(
   const cli = new CliProcess(args, env);
   cli.write(input);
   cli.end();
-  const timer = setTimeout(() => cli.kill(), 60_000);
-  try {
-    const run = await cli.done;
-    assertNoSecrets(run.stderr, `the stderr of carto-auth ${args.join(" ")}`);
-    return run;
-  } finally {
-    clearTimeout(timer);
-  }
+  const run = await cli.done;
+  assertNoSecrets(run.stderr, `the stderr of carto-auth ${args.join(" ")}`);
+  return run;
 }
 
 /** A fake CARTO, a private HOME and a runner bound to both. */

@@ -4,7 +4,7 @@
  * the browser is out.
  */
 import type { OpenBrowser, Prompt } from "../oauth/login.ts";
-import { env, stderr, style } from "./io.ts";
+import { env, stderr, stdinIsTTY, style } from "./io.ts";
 import { Progress } from "./progress.ts";
 
 /** What `CartoAuth` needs to run a login, and how to end the UI. */
@@ -59,7 +59,10 @@ export async function loginUi(options: LoginUiOptions = {}): Promise<LoginUi> {
           `Logging in without a local browser (${pasteReason}).`,
         ) + "\n",
       );
-      return terminalPrompt(message);
+      const answer = await terminalPrompt(message);
+      // A terminal echoes the Enter key; piped input does not.
+      if (!stdinIsTTY()) await stderr.write("\n");
+      return answer;
     };
     return {
       options: { openBrowser: false, prompt, log },
