@@ -1,0 +1,364 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { BigQueryError } from "../mod.ts";
+import { bigqueryRequests, dwFixture } from "./dw_fixture.ts";
+
+/** The query parameters of the only jobs.query the fake received. */
+function sentParameters(
+  fake: Parameters<typeof bigqueryRequests>[0],
+): { mode: unknown; params: unknown } {
+  const [request] = bigqueryRequests(fake);
+  return {
+    mode: request.body.parameterMode,
+    params: request.body.queryParameters,
+  };
+}
+
+test("named parameters of every inferred kind round-trip through BigQuery", async () => {
+  await using f = await dwFixture();
+  const params = {
+    int: 42,
+    float: 2.5,
+    big: 9007199254740993n,
+    text: "it's",
+    yes: true,
+    at: new Date("2024-04-08T20:58:24.434Z"),
+    blob: new Uint8Array([0, 1, 254, 255]),
+    ints: [1, 2, 3],
+    mixed: [1, 2.5],
+    point: { x: 1.5, label: "p", tags: ["a", "b"], inner: { ok: false } },
+    points: [{ x: 1 }, { x: 2 }],
+  };
+  const sql = `SELECT ${
+    Object.keys(params).map((name) => `@${name} AS ${name}`).join(", ")
+  }`;
+  const { rows } = await f.dw.query(sql, { params, int64: "bigint" });
+  assert.deepEqual(rows, [{
+    ...params,
+    int: 42n,
+    ints: [1n, 2n, 3n],
+    point: { ...params.point },
+    points: [{ x: 1n }, { x: 2n }],
+  }]);
+  const { mode, params: sent } = sentParameters(f.fake);
+  assert.equal(mode, "NAMED");
+  assert.deepEqual(sent, [
+    {
+      name: "int",
+      parameterType: { type: "INT64" },
+      parameterValue: { value: "42" },
+    },
+    {
+      name: "float",
+      parameterType: { type: "FLOAT64" },
+      parameterValue: { value: "2.5" },
+    },
+    {
+      name: "big",
+      parameterType: { type: "INT64" },
+      parameterValue: { value: "9007199254740993" },
+    },
+    {
+      name: "text",
+      parameterType: { type: "STRING" },
+      parameterValue: { value: "it's" },
+    },
+    {
+      name: "yes",
+      parameterType: { type: "BOOL" },
+      parameterValue: { value: "true" },
+    },
+    {
+      name: "at",
+      parameterType: { type: "TIMESTAMP" },
+      parameterValue: { value: "2024-04-08T20:58:24.434Z" },
+    },
+    {
+      name: "blob",
+      parameterType: { type: "BYTES" },
+      parameterValue: { value: "AAH+/w==" },
+    },
+    {
+      name: "ints",
+      parameterType: { type: "ARRAY", arrayType: { type: "INT64" } },
+      parameterValue: {
+        arrayValues: [{ value: "1" }, { value: "2" }, { value: "3" }],
+      },
+    },
+    {
+      name: "mixed",
+      parameterType: { type: "ARRAY", arrayType: { type: "FLOAT64" } },
+      parameterValue: { arrayValues: [{ value: "1" }, { value: "2.5" }] },
+    },
+    {
+      name: "point",
+      parameterType: {
+        type: "STRUCT",
+        structTypes: [
+          { name: "x", type: { type: "FLOAT64" } },
+          { name: "label", type: { type: "STRING" } },
+          {
+            name: "tags",
+            type: { type: "ARRAY", arrayType: { type: "STRING" } },
+          },
+          {
+            name: "inner",
+            type: {
+              type: "STRUCT",
+              structTypes: [{ name: "ok", type: { type: "BOOL" } }],
+            },
+          },
+        ],
+      },
+      parameterValue: {
+        structValues: {
+          x: { value: "1.5" },
+          label: { value: "p" },
+          tags: { arrayValues: [{ value: "a" }, { value: "b" }] },
+          inner: { structValues: { ok: { value: "false" } } },
+        },
+      },
+    },
+    {
+      name: "points",
+      parameterType: {
+        type: "ARRAY",
+        arrayType: {
+          type: "STRUCT",
+          structTypes: [{ name: "x", type: { type: "INT64" } }],
+        },
+      },
+      parameterValue: {
+        arrayValues: [
+          { structValues: { x: { value: "1" } } },
+          { structValues: { x: { value: "2" } } },
+        ],
+      },
+    },
+  ]);
+});
+
+test("positional parameters are sent in order with parameterMode POSITIONAL", async () => {
+  await using f = await dwFixture();
+  const { rows } = await f.dw.query("SELECT ? AS a, ? AS b, ? AS c", {
+    params: [1, "two", null],
+    types: [undefined, undefined, "DATE"],
+  });
+  assert.deepEqual(rows, [{ a: 1, b: "two", c: null }]);
+  const { mode, params } = sentParameters(f.fake);
+  assert.equal(mode, "POSITIONAL");
+  assert.deepEqual(params, [
+    { parameterType: { type: "INT64" }, parameterValue: { value: "1" } },
+    { parameterType: { type: "STRING" }, parameterValue: { value: "two" } },
+    { parameterType: { type: "DATE" }, parameterValue: { value: null } },
+  ]);
+});
+
+test("explicit types cover what values cannot say: null, empty arrays, DATE, NUMERIC, JSON, RANGE", async () => {
+  await using f = await dwFixture();
+  const { rows } = await f.dw.query(
+    "SELECT @none AS none, @empty AS empty, @day AS day, @price AS price, " +
+      "@doc AS doc, @span AS span, @civil AS civil, @n AS n, @s AS s",
+    {
+      params: {
+        none: null,
+        empty: [],
+        day: new Date("2024-04-08T20:58:24.434Z"),
+        price: "12345678901234567890.123456789",
+        doc: { a: [1, "x"] },
+        span: { start: "2024-01-01", end: null },
+        civil: new Date("2024-04-08T20:58:24.434Z"),
+        n: 7,
+        s: { a: null, b: [] },
+      },
+      types: {
+        none: "STRING",
+        empty: "ARRAY<INT64>",
+        day: "DATE",
+        price: "BIGNUMERIC",
+        doc: "JSON",
+        span: "RANGE<DATE>",
+        civil: "DATETIME",
+        n: { type: "FLOAT64" },
+        s: "STRUCT<a INTEGER, b ARRAY<STRING>>",
+      },
+    },
+  );
+  assert.deepEqual(rows, [{
+    none: null,
+    empty: [],
+    day: "2024-04-08",
+    price: "12345678901234567890.123456789",
+    doc: { a: [1, "x"] },
+    span: { start: "2024-01-01", end: null },
+    civil: "2024-04-08T20:58:24.434",
+    n: 7,
+    s: { a: null, b: [] },
+  }]);
+  const { params } = sentParameters(f.fake);
+  const byName = Object.fromEntries(
+    (params as { name: string; parameterType: unknown }[]).map((p) => [
+      p.name,
+      p,
+    ]),
+  );
+  assert.deepEqual(byName.doc, {
+    name: "doc",
+    parameterType: { type: "JSON" },
+    parameterValue: { value: '{"a":[1,"x"]}' },
+  });
+  assert.deepEqual(byName.span, {
+    name: "span",
+    parameterType: { type: "RANGE", rangeElementType: { type: "DATE" } },
+    parameterValue: {
+      rangeValue: { start: { value: "2024-01-01" }, end: { value: null } },
+    },
+  });
+  assert.deepEqual(byName.s.parameterType, {
+    type: "STRUCT",
+    structTypes: [
+      { name: "a", type: { type: "INT64" } },
+      { name: "b", type: { type: "ARRAY", arrayType: { type: "STRING" } } },
+    ],
+  });
+});
+
+test("FLOAT64 parameters send NaN and ±Infinity as BigQuery spells them", async () => {
+  await using f = await dwFixture();
+  const { rows } = await f.dw.query("SELECT @a AS a, @b AS b, @c AS c", {
+    params: { a: NaN, b: Infinity, c: -Infinity },
+  });
+  assert.deepEqual(rows, [{ a: NaN, b: Infinity, c: -Infinity }]);
+  const { params } = sentParameters(f.fake);
+  assert.deepEqual(
+    (params as { parameterValue: { value: string } }[]).map((p) =>
+      p.parameterValue.value
+    ),
+    ["NaN", "Infinity", "-Infinity"],
+  );
+});
+
+test("a TIMESTAMP range parameter round-trips as Dates", async () => {
+  await using f = await dwFixture();
+  const start = new Date("2024-01-01T00:00:00.000Z");
+  const { rows } = await f.dw.query("SELECT @r AS r", {
+    params: { r: { start, end: null } },
+    types: { r: "RANGE<TIMESTAMP>" },
+  });
+  assert.deepEqual(rows, [{ r: { start, end: null } }]);
+});
+
+/** The message of the error `params` (and `types`) make, before any request. */
+async function paramError(
+  params: unknown,
+  types?: unknown,
+): Promise<BigQueryError> {
+  await using f = await dwFixture();
+  const error = await f.dw.query("SELECT 1 AS n", {
+    params: params as Record<string, unknown>,
+    types: types as Record<string, string>,
+  }).then(() => undefined, (e) => e);
+  assert.ok(error instanceof BigQueryError, String(error));
+  assert.equal(error.code, "invalid_input");
+  assert.equal(bigqueryRequests(f.fake).length, 0, "nothing was sent");
+  return error;
+}
+
+test("parameter errors name the parameter and say what to do", async () => {
+  const cases: [unknown, unknown, string][] = [
+    [
+      { x: null },
+      undefined,
+      'The value of query parameter "x" is null, so its type cannot be inferred: give it with types: { x: "STRING" }.',
+    ],
+    [
+      [1, undefined],
+      undefined,
+      'The value of query parameter 2 is undefined, so its type cannot be inferred: give it with types: [, "STRING"].',
+    ],
+    [
+      { ids: [] },
+      undefined,
+      'The value of query parameter "ids" is an empty array, so its type cannot be inferred: give it with types: { ids: "ARRAY<INT64>" }.',
+    ],
+    [
+      { p: { a: null } },
+      undefined,
+      'The value of query parameter "p".a is null, so its type cannot be inferred: give it with the type of the whole parameter in types (e.g. "STRUCT<name STRING>").',
+    ],
+    [
+      { xs: [1, "a"] },
+      undefined,
+      'The value of query parameter "xs" mixes number and string elements; a BigQuery array holds one type.',
+    ],
+    [
+      { m: [[1], [2]] },
+      undefined,
+      'The value of query parameter "m" is an array of arrays, which BigQuery does not have: use an array of objects (STRUCTs) holding arrays.',
+    ],
+    [
+      { n: 2 ** 60 },
+      undefined,
+      'The value of query parameter "n" is 1152921504606847000, an integer beyond Number.MAX_SAFE_INTEGER that may already be rounded: pass it as a bigint or a string with its type, or give its type as "FLOAT64".',
+    ],
+    [
+      { n: 2n ** 64n },
+      undefined,
+      'The value of query parameter "n" is 18446744073709551616, beyond INT64: give its type as "NUMERIC" or "BIGNUMERIC".',
+    ],
+    [
+      { f: () => 1 },
+      undefined,
+      'The value of query parameter "f" is a function, which has no BigQuery type.',
+    ],
+    [
+      { m: new Map() },
+      undefined,
+      'The value of query parameter "m" is a Map, which has no BigQuery type.',
+    ],
+    [
+      { d: "soon" },
+      { d: "INT64" },
+      'The value of query parameter "d" is the string "soon", which does not fit its type INT64.',
+    ],
+    [
+      { d: new Date(NaN) },
+      undefined,
+      'The value of query parameter "d" is an invalid Date.',
+    ],
+    [
+      { s: { a: 1, extra: 2 } },
+      { s: "STRUCT<a INT64>" },
+      'The value of query parameter "s" has a field "extra" that its type STRUCT<a INT64> does not.',
+    ],
+    [
+      { n: 1 },
+      { n: "INTT64" },
+      'The type given for query parameter "n" is not valid: unknown type "INTT64". Write a GoogleSQL type such as "INT64", "ARRAY<STRING>" or "STRUCT<x FLOAT64, y FLOAT64>".',
+    ],
+    [
+      { n: [1] },
+      { n: "ARRAY<INT64" },
+      'The type given for query parameter "n" is not valid: expected ">" in "ARRAY<INT64". Write a GoogleSQL type such as "INT64", "ARRAY<STRING>" or "STRUCT<x FLOAT64, y FLOAT64>".',
+    ],
+    [
+      { n: 1 },
+      { m: "INT64" },
+      'types names "m", which is not in params.',
+    ],
+    [
+      { "bad-name": 1 },
+      undefined,
+      'Query parameter name "bad-name" is not valid: use letters, digits and underscores, not starting with a digit.',
+    ],
+    [
+      { n: 1 },
+      ["INT64"],
+      "types must be an object, like params.",
+    ],
+  ];
+  for (const [params, types, message] of cases) {
+    const error = await paramError(params, types);
+    assert.equal(error.message, message);
+  }
+});
