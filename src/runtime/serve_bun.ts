@@ -29,6 +29,9 @@ export const serve: Serve = (options, handler) => {
   return Promise.resolve({
     port: server.port,
     close: async () => {
+      // Stop listening and let a response being written (the browser's
+      // redirect after a login) go out before cutting the connections.
+      await server.stop(false);
       await server.stop(true);
     },
   });
