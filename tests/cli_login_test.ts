@@ -8,7 +8,9 @@ import { CliProcess, type Setup, setup } from "./cli_helpers.ts";
 const AUTHORIZE_URL = /(http:\/\/127\.0\.0\.1:\d+\/auth0\/authorize\?\S+)/;
 
 /** A BROWSER command that writes the URL it is given to a file, as a browser "opening" it. */
-async function recordingBrowser(s: Setup): Promise<{ command: string; opened: () => Promise<string> }> {
+async function recordingBrowser(
+  s: Setup,
+): Promise<{ command: string; opened: () => Promise<string> }> {
   const script = join(s.dir, "browser.sh");
   const target = join(s.dir, "opened-url");
   await writeFile(script, `#!/bin/sh\nprintf '%s' "$1" > '${target}'\n`);
@@ -28,21 +30,32 @@ async function recordingBrowser(s: Setup): Promise<{ command: string; opened: ()
 }
 
 async function cachedOAuth(s: Setup): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(join(s.cacheDir, "token_oauth.json"), "utf8"));
+  return JSON.parse(
+    await readFile(join(s.cacheDir, "token_oauth.json"), "utf8"),
+  );
 }
 
 test("login runs BROWSER with the authorize URL, waits on the loopback server, and reports who and where", async () => {
   await using s = await setup();
   const browser = await recordingBrowser(s);
-  const cli = new CliProcess(["login", "--port", "0"], s.env({ BROWSER: browser.command }));
+  const cli = new CliProcess(
+    ["login", "--port", "0"],
+    s.env({ BROWSER: browser.command }),
+  );
   try {
     const url = await browser.opened();
     assert.match(url, AUTHORIZE_URL);
-    assert.match(new URL(url).searchParams.get("redirect_uri")!, /^http:\/\/localhost:\d+\/callback\/$/);
+    assert.match(
+      new URL(url).searchParams.get("redirect_uri")!,
+      /^http:\/\/localhost:\d+\/callback\/$/,
+    );
     // The URL is printed too, for when the browser does not open.
     await cli.waitFor("stderr", /If it does not open, visit:/);
     assert.ok(cli.stderr.includes(url));
-    assert.equal(await s.fake.browser(url), "https://app.carto.com/auth/success");
+    assert.equal(
+      await s.fake.browser(url),
+      "https://app.carto.com/auth/success",
+    );
     const run = await cli.done;
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "");
@@ -80,10 +93,16 @@ test("CARTO_BROWSER wins over BROWSER, and %s marks where the URL goes", async (
 
 test("a browser that fails to open leaves the printed URL, and the login still completes", async () => {
   await using s = await setup();
-  const cli = new CliProcess(["login", "--port", "0"], s.env({ BROWSER: "false" }));
+  const cli = new CliProcess(
+    ["login", "--port", "0"],
+    s.env({ BROWSER: "false" }),
+  );
   try {
     const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
-    await cli.waitFor("stderr", /Could not open a browser \(false exited with code 1\)\. Open the URL above yourself/);
+    await cli.waitFor(
+      "stderr",
+      /Could not open a browser \(false exited with code 1\)\. Open the URL above yourself/,
+    );
     await s.fake.browser(url);
     const run = await cli.done;
     assert.equal(run.code, 0, run.stderr);
@@ -97,15 +116,26 @@ test("paste login without a terminal: prints the URL, reads the pasted URL from 
   await using s = await setup();
   const cli = new CliProcess(["login"], s.env());
   try {
-    await cli.waitFor("stderr", /paste the code it shows \(or the whole URL you end on\) here: $/);
-    assert.match(cli.stderr, /Logging in without a local browser \(stdin is not a terminal\)/);
+    await cli.waitFor(
+      "stderr",
+      /paste the code it shows \(or the whole URL you end on\) here: $/,
+    );
+    assert.match(
+      cli.stderr,
+      /Logging in without a local browser \(stdin is not a terminal\)/,
+    );
     const [, url] = AUTHORIZE_URL.exec(cli.stderr)!;
-    assert.equal(new URL(url).searchParams.get("redirect_uri"), "https://app.carto.com/auth/token");
+    assert.equal(
+      new URL(url).searchParams.get("redirect_uri"),
+      "https://app.carto.com/auth/token",
+    );
     cli.write(`${await s.fake.paste(cli.stderr)}\n`);
     const run = await cli.done;
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /✓ Logged in to CARTO as auth0\|fake-user/);
-    assert.ok(s.fake.isValidToken((await cachedOAuth(s)).access_token as string));
+    assert.ok(
+      s.fake.isValidToken((await cachedOAuth(s)).access_token as string),
+    );
   } finally {
     cli.kill();
   }
@@ -113,7 +143,10 @@ test("paste login without a terminal: prints the URL, reads the pasted URL from 
 
 test("login --no-browser pastes even with BROWSER set, and takes the bare code", async () => {
   await using s = await setup();
-  const cli = new CliProcess(["login", "--no-browser"], s.env({ BROWSER: "false" }));
+  const cli = new CliProcess(
+    ["login", "--no-browser"],
+    s.env({ BROWSER: "false" }),
+  );
   try {
     await cli.waitFor("stderr", /here: $/);
     assert.match(cli.stderr, /\(--no-browser\)/);
@@ -131,10 +164,17 @@ test("paste login over SSH says why no browser is opened", async () => {
   await using s = await setup();
   // stdin is not a terminal in tests, so that reason comes first; the SSH reason is
   // shown by the terminal session test. Here: an empty stdin ends the login (exit 4).
-  const run = await s.run(["login"], { env: { SSH_CONNECTION: "1.2.3.4 5 6.7.8.9 22" } });
+  const run = await s.run(["login"], {
+    env: { SSH_CONNECTION: "1.2.3.4 5 6.7.8.9 22" },
+  });
   assert.equal(run.code, 4);
   assert.match(run.stderr, /No code was entered \(the input ended\)/);
-  assert.equal(await readFile(join(s.cacheDir, "token_oauth.json"), "utf8").catch(() => "none"), "none");
+  assert.equal(
+    await readFile(join(s.cacheDir, "token_oauth.json"), "utf8").catch(() =>
+      "none"
+    ),
+    "none",
+  );
 });
 
 test("a pasted URL from another login attempt is refused", async () => {
@@ -156,13 +196,19 @@ test("a pasted URL from another login attempt is refused", async () => {
 test("a login the person cancels in the browser fails with exit 4 and CARTO's reason", async () => {
   await using s = await setup();
   s.fake.denyNextLogin("The user cancelled the login");
-  const cli = new CliProcess(["login", "--port", "0"], s.env({ BROWSER: "true" }));
+  const cli = new CliProcess(
+    ["login", "--port", "0"],
+    s.env({ BROWSER: "true" }),
+  );
   try {
     const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
     assert.equal(await s.fake.browser(url), "https://app.carto.com/auth/error");
     const run = await cli.done;
     assert.equal(run.code, 4);
-    assert.match(run.stderr, /CARTO login failed \(access_denied: The user cancelled the login\)/);
+    assert.match(
+      run.stderr,
+      /CARTO login failed \(access_denied: The user cancelled the login\)/,
+    );
   } finally {
     cli.kill();
   }
@@ -170,7 +216,10 @@ test("a login the person cancels in the browser fails with exit 4 and CARTO's re
 
 test("login --org NAME logs in through the organization, and later commands use that login", async () => {
   await using s = await setup();
-  const cli = new CliProcess(["login", "--org", "acme", "--port", "0"], s.env({ BROWSER: "true" }));
+  const cli = new CliProcess(
+    ["login", "--org", "acme", "--port", "0"],
+    s.env({ BROWSER: "true" }),
+  );
   try {
     const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
     assert.equal(new URL(url).searchParams.get("organization"), "org_acme123");
@@ -190,7 +239,9 @@ test("login --org NAME logs in through the organization, and later commands use 
 
 test("login --org with an unknown organization says so", async () => {
   await using s = await setup();
-  const run = await s.run(["login", "--org", "nobody"], { env: { BROWSER: "true" } });
+  const run = await s.run(["login", "--org", "nobody"], {
+    env: { BROWSER: "true" },
+  });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /There is no CARTO organization named "nobody"/);
 });
@@ -198,7 +249,10 @@ test("login --org with an unknown organization says so", async () => {
 test("login --api-base-url skips the account lookup and uses that URL", async () => {
   await using s = await setup();
   const base = `${s.fake.url}/custom-api`;
-  const cli = new CliProcess(["login", "--api-base-url", base, "--port", "0"], s.env({ BROWSER: "true" }));
+  const cli = new CliProcess(
+    ["login", "--api-base-url", base, "--port", "0"],
+    s.env({ BROWSER: "true" }),
+  );
   try {
     const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
     await s.fake.browser(url);
@@ -235,9 +289,14 @@ test("login on a port in use says what to do", async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   try {
-    const run = await s.run(["login", "--port", String(port)], { env: { BROWSER: "true" } });
+    const run = await s.run(["login", "--port", String(port)], {
+      env: { BROWSER: "true" },
+    });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`Port ${port} on localhost is already in use`));
+    assert.match(
+      run.stderr,
+      new RegExp(`Port ${port} on localhost is already in use`),
+    );
     assert.match(run.stderr, /--no-browser/);
   } finally {
     server.close();
@@ -246,7 +305,9 @@ test("login on a port in use says what to do", async () => {
 
 test("login refuses while CARTO_API_TOKEN is set", async () => {
   await using s = await setup();
-  const run = await s.run(["login"], { env: { CARTO_API_TOKEN: "some-token" } });
+  const run = await s.run(["login"], {
+    env: { CARTO_API_TOKEN: "some-token" },
+  });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /CARTO_API_TOKEN is set, so every command uses it/);
   assert.match(run.stderr, /unset CARTO_API_TOKEN/);

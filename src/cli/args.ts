@@ -86,8 +86,8 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed | undefined {
 
 function parseError(e: Error, flags: Record<string, Flag>): string {
   const code = (e as { code?: string }).code;
-  const option = /Option '(-{1,2}[^' ]+)/.exec(e.message)?.[1] ??
-    /option '(-{1,2}[^' ]+)/i.exec(e.message)?.[1];
+  // "Option '-f, --format <value>' argument missing", "Unknown option '--foo'"
+  const option = /option '(?:-\w, )?(-{1,2}[^' ,]+)/i.exec(e.message)?.[1];
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
     const name = option.replace(/^-+/, "");
     const guess = closest(name, Object.keys(flags));

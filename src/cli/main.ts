@@ -10,7 +10,8 @@ import {
   parse,
   type Parsed,
 } from "./args.ts";
-import { EXIT, exitCodeOf, UsageError } from "./errors.ts";
+import { CredentialsError } from "../errors.ts";
+import { CliError, EXIT, exitCodeOf, UsageError } from "./errors.ts";
 import { env, stderr, stdout, style } from "./io.ts";
 
 /** A command: its flags and help, and what it does. */
@@ -96,11 +97,11 @@ async function report(e: unknown): Promise<void> {
       e.command ? `${e.command} ` : ""
     }--help' for usage.\n`;
   } else if (
-    e instanceof Error && !["CredentialsError", "CliError"].includes(e.name)
+    !(e instanceof CredentialsError) && !(e instanceof CliError)
   ) {
     const debug = env("CARTO_AUTH_DEBUG");
     text += debug
-      ? `${e.stack}\n`
+      ? `${(e as Error)?.stack}\n`
       : s.dim("Set CARTO_AUTH_DEBUG=1 to see where it happened.\n");
   }
   await stderr.write(text);

@@ -1,105 +1,91 @@
 /**
- * `--param name=value` and `--param name:TYPE=value` into BigQuery query
- * parameters (JS values the DW client types).
+ * `--param name=value` and `--param name:TYPE=value` into the DW client's
+ * `params` and `types`.
  */
 import { UsageError } from "./errors.ts";
 
-const TYPES = ["STRING", "INT64", "FLOAT64", "BOOL", "TIMESTAMP"] as const;
-const ALIASES: Record<string, typeof TYPES[number]> = {
-  INTEGER: "INT64",
-  INT: "INT64",
-  FLOAT: "FLOAT64",
-  BOOLEAN: "BOOL",
-};
+/** Named parameters and the explicit types of some of them. */
+export interface CliParams {
+  params: Record<string, unknown>;
+  types: Record<string, string>;
+}
 
 const INTEGER = /^-?(0|[1-9]\d*)$/;
-const DECIMAL = /^-?(0|[1-9]\d*)?(\.\d+)?([eE][+-]?\d+)?$/;
-
-function integer(text: string): number | bigint | undefined {
-  if (!INTEGER.test(text)) return undefined;
-  const n = Number(text);
-  return Number.isSafeInteger(n) ? n : BigInt(text);
-}
-
-function float(text: string): number | undefined {
-  return /\d/.test(text) && DECIMAL.test(text) ? Number(text) : undefined;
-}
-
-function boolean(text: string): boolean | undefined {
-  const t = text.toLowerCase();
-  return t === "true" ? true : t === "false" ? false : undefined;
-}
+const DECIMAL =
+  /^-?(0|[1-9]\d*)?\.\d+([eE][+-]?\d+)?$|^-?(0|[1-9]\d*)[eE][+-]?\d+$/;
 
 /**
  * The value of an untyped parameter: a plain integer (no leading zeros) is
  * INT64, a decimal number FLOAT64, `true`/`false` BOOL, anything else STRING.
  */
 export function inferValue(text: string): unknown {
-  return integer(text) ?? float(text) ?? boolean(text) ?? text;
+  if (INTEGER.test(text)) {
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+  if (DECIMAL.test(text)) return Number(text);
+  if (text === "true" || text === "false") return text === "true";
+  return text;
 }
 
-function typed(type: typeof TYPES[number], text: string): unknown {
-  switch (type) {
-    case "STRING":
-      return text;
-    case "INT64":
-      return integer(text);
-    case "FLOAT64":
-      return float(text) ??
-        (/^-?(inf|infinity|nan)$/i.test(text)
-          ? Number(text.replace(/inf(inity)?/i, "Infinity"))
-          : undefined);
-    case "BOOL":
-      return boolean(text);
-    case "TIMESTAMP": {
-      const date = new Date(text);
-      return Number.isNaN(date.getTime()) ? undefined : date;
+/**
+ * The value of a parameter of `type`: BOOL a boolean, ARRAY / STRUCT / RANGE
+ * parsed as JSON, every other type the text (the DW client checks it).
+ */
+function typedValue(type: string, text: string, name: string, command: string) {
+  const base = type.toUpperCase().replace(/<.*$/s, "").trim();
+  if (base === "BOOL" || base === "BOOLEAN") {
+    const t = text.toLowerCase();
+    if (t === "true" || t === "false") return t === "true";
+    throw new UsageError(
+      `--param ${name}: ${JSON.stringify(text)} is not a BOOL (true or false)`,
+      command,
+    );
+  }
+  if (["ARRAY", "STRUCT", "RECORD", "RANGE"].includes(base)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UsageError(
+        `--param ${name}: a ${base} value is written as JSON, e.g. ${
+          base === "ARRAY"
+            ? "[1,2,3]"
+            : base === "RANGE"
+            ? '{"start":"2024-01-01","end":null}'
+            : '{"x":1}'
+        }`,
+        command,
+      );
     }
   }
+  return text;
 }
 
-/** Parses the `--param` flags of `command` into named parameters. */
+/** Parses the `--param` flags of `command`; `undefined` when there are none. */
 export function parseParams(
   specs: string[],
   command: string,
-): Record<string, unknown> | undefined {
+): CliParams | undefined {
   if (!specs.length) return undefined;
-  const params: Record<string, unknown> = {};
+  const out: CliParams = { params: {}, types: {} };
   for (const spec of specs) {
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z0-9]+))?=(.*)$/s.exec(spec);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::([^=]+))?=(.*)$/s.exec(spec);
     if (!m) {
       throw new UsageError(
-        `--param ${JSON.stringify(spec)} is not name=value or name:TYPE=value`,
+        `--param ${JSON.stringify(spec)} is not NAME=VALUE or NAME:TYPE=VALUE`,
         command,
       );
     }
-    const [, name, rawType, text] = m;
-    if (name in params) {
+    const [, name, type, text] = m;
+    if (name in out.params) {
       throw new UsageError(`--param ${name} is given twice`, command);
     }
-    if (rawType === undefined) {
-      params[name] = inferValue(text);
-      continue;
+    if (type === undefined) {
+      out.params[name] = inferValue(text);
+    } else {
+      out.types[name] = type.trim();
+      out.params[name] = typedValue(type, text, name, command);
     }
-    const upper = rawType.toUpperCase();
-    const type = ALIASES[upper] ??
-      (TYPES as readonly string[]).find((t) => t === upper);
-    if (!type) {
-      throw new UsageError(
-        `--param type ${rawType} is not supported: use ${
-          TYPES.join(", ")
-        }, or pass a STRING and convert it in SQL, e.g. DATE(@${name})`,
-        command,
-      );
-    }
-    const value = typed(type as typeof TYPES[number], text);
-    if (value === undefined) {
-      throw new UsageError(
-        `--param ${name}: ${JSON.stringify(text)} is not a valid ${type}`,
-        command,
-      );
-    }
-    params[name] = value;
   }
-  return params;
+  return out;
 }

@@ -1,4 +1,9 @@
 /** `carto-auth dw credentials` and `carto-auth dw query`. */
+import type {
+  CartoDwClient,
+  QueryOptions,
+  TableFieldSchema,
+} from "../../dw/client.ts";
 import { intFlag } from "../args.ts";
 import { guard, openAuth, select, type Selection } from "../credentials.ts";
 import { EXIT } from "../errors.ts";
@@ -8,26 +13,6 @@ import { FORMAT_FLAGS, formatFrom, writeRows } from "../format/rows.ts";
 import { parseParams } from "../params.ts";
 import { interruptible, readSql } from "../query_input.ts";
 import { CREDENTIAL_FLAGS, wantedFrom } from "./token.ts";
-
-/** The DW client as DESIGN.md §2 describes it (what the CLI relies on). */
-interface DwClient {
-  query(sql: string, options?: DwQueryOptions): Promise<{
-    rows: Record<string, unknown>[];
-    schema: { name: string }[];
-  }>;
-  queryRows?(
-    sql: string,
-    options?: DwQueryOptions,
-  ): AsyncIterable<Record<string, unknown>> & { schema?: { name: string }[] };
-}
-
-interface DwQueryOptions {
-  params?: Record<string, unknown>;
-  location?: string;
-  maxResults?: number;
-  signal?: AbortSignal;
-  int64?: "number" | "bigint" | "string";
-}
 
 /** The largest page asked for when `--max-rows` limits the rows. */
 const PAGE = 10_000;
@@ -96,7 +81,8 @@ export const dwQuery: Command = {
     description:
       "Runs standard SQL with the DW client and prints the rows. SQL - reads it from stdin.\n" +
       "Parameters: --param n=1 is INT64, --param x=1.5 FLOAT64, --param b=true BOOL,\n" +
-      "anything else STRING; name:TYPE=value picks STRING, INT64, FLOAT64, BOOL or TIMESTAMP.\n" +
+      "anything else STRING; NAME:TYPE=VALUE gives the type (DATE, NUMERIC, JSON, TIMESTAMP,\n" +
+      "…; ARRAY<…>, STRUCT<…> and RANGE<…> values are written as JSON).\n" +
       "json, ndjson and csv are exact (64-bit integers keep every digit; BYTES are base64;\n" +
       "TIMESTAMP is ISO 8601 UTC; in CSV NULL is an empty field and '' is \"\").",
     positionals: { min: 1, max: 1, names: "SQL (or - to read it from stdin)" },
@@ -140,12 +126,13 @@ export const dwQuery: Command = {
     const selection = await select(wantedFrom(flags));
     const sql = await readSql(args[0], name);
     const { names, rows } = await withAuth(selection, async (auth) => {
-      const dw = await auth.getCartoDwClient() as unknown as DwClient;
+      const dw = await auth.getCartoDwClient();
       return await interruptible((signal) =>
         fetchRows(dw, sql, {
-          params,
+          ...params,
           location: flags.location as string | undefined,
           signal,
+          // Exact: 64-bit integers keep every digit in every format.
           int64: "bigint",
         }, maxRows)
       );
@@ -156,32 +143,30 @@ export const dwQuery: Command = {
 };
 
 async function fetchRows(
-  dw: DwClient,
+  dw: CartoDwClient,
   sql: string,
-  options: DwQueryOptions,
+  options: QueryOptions,
   maxRows: number | undefined,
 ): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
-  if (maxRows !== undefined && dw.queryRows) {
-    // Stops after maxRows: later pages are never fetched.
-    const iterable = dw.queryRows(sql, {
+  if (maxRows === undefined) {
+    const result = await dw.query(sql, options);
+    return { names: columnNames(result.schema), rows: result.rows };
+  }
+  // Stops after maxRows: later pages are never fetched.
+  const rows: Record<string, unknown>[] = [];
+  for await (
+    const row of dw.queryRows(sql, {
       ...options,
       maxResults: Math.min(maxRows, PAGE),
-    });
-    const rows: Record<string, unknown>[] = [];
-    for await (const row of iterable) {
-      rows.push(row);
-      if (rows.length >= maxRows) break;
-    }
-    const names = iterable.schema?.map((f) => f.name) ??
-      Object.keys(rows[0] ?? {});
-    return { names, rows };
+    })
+  ) {
+    rows.push(row);
+    if (rows.length >= maxRows) break;
   }
-  const result = await dw.query(sql, {
-    ...options,
-    maxResults: maxRows === undefined ? undefined : Math.min(maxRows, PAGE),
-  });
-  return {
-    names: result.schema.map((f) => f.name),
-    rows: maxRows === undefined ? result.rows : result.rows.slice(0, maxRows),
-  };
+  // queryRows does not hand out the schema: the columns come from the rows.
+  return { names: Object.keys(rows[0] ?? {}), rows };
+}
+
+function columnNames(schema: TableFieldSchema[]): string[] {
+  return schema.map((f) => f.name);
 }

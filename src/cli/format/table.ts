@@ -84,6 +84,11 @@ export function renderTable(
         : { text: oneLine(toText(v)), null: false, right: isNumeric(v) };
     })
   );
+  // A column of numbers (NULLs aside) is right-aligned, header included.
+  const numeric = names.map((_, i) => {
+    const present = cells.filter((r) => !r[i].null);
+    return present.length > 0 && present.every((r) => r[i].right);
+  });
   let widths = names.map((name, i) =>
     Math.max(
       displayWidth(name),
@@ -99,7 +104,7 @@ export function renderTable(
   const line = (parts: string[]) =>
     parts.join(" ".repeat(GAP)).replace(/\s+$/, "");
   const out = [
-    line(names.map((n, i) => s.bold(pad(oneLine(n), i, false)))),
+    line(names.map((n, i) => s.bold(pad(oneLine(n), i, numeric[i])))),
     line(widths.map((w) => s.dim("─".repeat(w)))),
     ...cells.map((r) =>
       line(r.map((c, i) => {
