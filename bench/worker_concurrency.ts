@@ -71,6 +71,11 @@ for (const isolates of [1, 4]) {
   );
   for (const mf of instances) await mf.dispose();
 }
+console.log(
+  "(With several instances, miniflare's local KV is one SQLite file written by\n" +
+    ' separate workerd processes: a "KV PUT failed: 500" above is that file being\n' +
+    " busy, not Cloudflare KV; the isolate keeps its token in memory and answers.)",
+);
 
 console.log(`\n# warm path: ${samples} sequential requests each, interleaved`);
 const withAuth = await startWorker(fake, { build: minified });
