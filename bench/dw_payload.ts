@@ -4,10 +4,11 @@
  * treats differently (INT64, STRING, TIMESTAMP, FLOAT64, BOOL, DATE, NUMERIC,
  * REPEATED INT64, RECORD, JSON).
  */
-import type { TableFieldSchema, WireRow } from "../src/dw/types.ts";
+import type { WireRow } from "../src/dw/types.ts";
+import type { FakeField } from "../src/testing/mod.ts";
 
 /** The ten columns. */
-export const BENCH_SCHEMA: TableFieldSchema[] = [
+export const BENCH_SCHEMA: FakeField[] = [
   { name: "id", type: "INTEGER", mode: "NULLABLE" },
   { name: "name", type: "STRING", mode: "NULLABLE" },
   { name: "created_at", type: "TIMESTAMP", mode: "NULLABLE" },

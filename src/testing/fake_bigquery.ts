@@ -243,11 +243,13 @@ export function fakeBigQuery(
         error.location ?? "q",
       );
     }
-    const result = evaluate(sql, request.queryParameters);
+    // A canned result is served as it is: big results are not copied.
+    const result = canned.get(sql)?.result ??
+      evaluate(sql, request.queryParameters);
     if ("error" in result) {
       return fail(c, 400, "invalidQuery", result.error, "q");
     }
-    const wire = "rows" in result ? result as FakeResult : toWire(result);
+    const wire = "rows" in result ? result : toWire(result);
     if (request.dryRun) {
       return c.json({
         kind: "bigquery#queryResponse",
