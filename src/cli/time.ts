@@ -6,19 +6,27 @@ export function absoluteTime(unixSeconds: number): string {
     .replace("T", " ").replace(/\.\d+Z$/, " UTC");
 }
 
-/** `in 59 minutes`, `3 hours ago`, `in 20 seconds`. */
+const plural = (n: number, unit: string) => `${n} ${unit}${n === 1 ? "" : "s"}`;
+
+/** `in 59 minutes`, `in 1 hour 5 minutes`, `2 days 3 hours ago`, `in 20 seconds`. */
 export function relativeTime(unixSeconds: number, now: number): string {
-  const delta = Math.round(unixSeconds - now);
-  const abs = Math.abs(delta);
-  const units: [number, string][] = [
-    [86400, "day"],
-    [3600, "hour"],
-    [60, "minute"],
-    [1, "second"],
-  ];
-  const [size, unit] = units.find(([size]) => abs >= size) ?? units[3];
-  const n = Math.floor(abs / size);
-  const text = `${n} ${unit}${n === 1 ? "" : "s"}`;
+  const delta = unixSeconds - now;
+  const seconds = Math.round(Math.abs(delta));
+  let text: string;
+  if (seconds < 60) text = plural(seconds, "second");
+  else {
+    const minutes = Math.round(seconds / 60);
+    const hours = Math.floor(minutes / 60);
+    const days = Math.floor(hours / 24);
+    text = minutes < 60 ? plural(minutes, "minute") : hours < 24
+      ? [
+        plural(hours, "hour"),
+        minutes % 60 ? plural(minutes % 60, "minute") : "",
+      ]
+        .join(" ").trim()
+      : [plural(days, "day"), hours % 24 ? plural(hours % 24, "hour") : ""]
+        .join(" ").trim();
+  }
   return delta >= 0 ? `in ${text}` : `${text} ago`;
 }
 
