@@ -293,16 +293,12 @@ export class CartoDwClient {
     const labels = defaults.labels || options.labels
       ? { ...defaults.labels, ...options.labels }
       : undefined;
+    const { params, types, int64: _, ...rest } = options;
     const settings: RunSettings = {
-      params: encodeParams(options.params, options.types),
+      ...rest,
+      params: encodeParams(params, types),
       location: options.location ?? defaults.location,
-      maxResults: options.maxResults,
-      timeoutMs: options.timeoutMs,
-      signal: options.signal,
       labels,
-      maximumBytesBilled: options.maximumBytesBilled,
-      useQueryCache: options.useQueryCache,
-      jobCreationMode: options.jobCreationMode,
       pollIntervalMs: defaults.pollIntervalMs ?? 100,
     };
     return new QueryRun(this.#rest, sql, settings);

@@ -4,6 +4,7 @@
  * decoded and consumed. An aborted signal cancels the job (jobs.cancel).
  */
 import { CredentialsError } from "../errors.ts";
+import type { QueryOptions } from "./client.ts";
 import { BigQueryError } from "./errors.ts";
 import type { EncodedParams } from "./params.ts";
 import type { BigQueryRest } from "./rest.ts";
@@ -18,18 +19,10 @@ import type {
 /** How BigQuery treats jobs.query requests without a job: the default creates one only when needed. */
 export type JobCreationMode = "JOB_CREATION_OPTIONAL" | "JOB_CREATION_REQUIRED";
 
-/** Everything a run needs, defaults applied by the client. */
-export interface RunSettings {
+/** Everything a run needs: the query options, parameters encoded, client defaults applied. */
+export interface RunSettings
+  extends Omit<QueryOptions, "params" | "types" | "int64"> {
   params?: EncodedParams;
-  location?: string;
-  maxResults?: number;
-  /** How long BigQuery waits for the job in each call (its `timeoutMs`). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  labels?: Record<string, string>;
-  maximumBytesBilled?: number | bigint | string;
-  useQueryCache?: boolean;
-  jobCreationMode?: JobCreationMode;
   /** First wait between polls of an incomplete job, doubled up to 1 s. */
   pollIntervalMs: number;
 }

@@ -1,23 +1,69 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
+import type {
+  QueryParameter,
+  QueryParameterType,
+  QueryParameterValue,
+} from "../dw/types.ts";
 import { randomId } from "./util.ts";
 
-/** A BigQuery schema field, as in the REST API's `TableFieldSchema`. */
+export type {
+  QueryParameter,
+  QueryParameterType,
+  QueryParameterValue,
+} from "../dw/types.ts";
+
+/**
+ * A BigQuery schema field, as in the REST API's `TableFieldSchema`.
+ *
+ * @example
+ * ```ts
+ * import type { FakeField } from "@carto/auth/testing";
+ *
+ * const tags: FakeField = { name: "tags", type: "STRING", mode: "REPEATED" };
+ * ```
+ */
 export interface FakeField {
+  /** The column name. */
   name: string;
+  /** The REST type name: `INTEGER`, `FLOAT`, `STRING`, `TIMESTAMP`, `RECORD`, … */
   type: string;
+  /** `NULLABLE` (default), `REQUIRED` or `REPEATED`. */
   mode?: "NULLABLE" | "REQUIRED" | "REPEATED";
+  /** The sub-columns of a `RECORD`. */
   fields?: FakeField[];
+  /** The bound type of a `RANGE`. */
   rangeElementType?: { type: string };
 }
 
-/** A canned query result in BigQuery's wire format (`rows` are `{ f: [{ v }] }`). */
+/**
+ * A canned query result in BigQuery's wire format (`rows` are `{ f: [{ v }] }`).
+ *
+ * @example
+ * ```ts
+ * import type { FakeResult } from "@carto/auth/testing";
+ *
+ * const result: FakeResult = {
+ *   schema: [{ name: "n", type: "INTEGER" }],
+ *   rows: [{ f: [{ v: "1" }] }, { f: [{ v: "2" }] }],
+ * };
+ * ```
+ */
 export interface FakeResult {
+  /** The columns. */
   schema: FakeField[];
+  /** The rows, `{ f: [{ v }] }`, values as BigQuery sends them (strings, TIMESTAMPs as int64 µs). */
   rows: unknown[];
 }
 
-/** How a canned result is served; see {@linkcode FakeBigQuery.setResult}. */
+/**
+ * How a canned result is served; see {@linkcode FakeBigQuery.setResult}.
+ *
+ * @example A job that runs for two polls, served in pages of 100 rows
+ * ```ts ignore
+ * fake.bigquery.setResult("SELECT * FROM t", result, { pendingPolls: 2, pageSize: 100 });
+ * ```
+ */
 export interface FakeResultOptions {
   /**
    * Make the query a running job: jobs.query answers `jobComplete: false`,
@@ -34,7 +80,18 @@ export interface FakeResultOptions {
   cacheHit?: boolean;
 }
 
-/** A canned failure of a query; see {@linkcode FakeBigQuery.setError}. */
+/**
+ * A canned failure of a query; see {@linkcode FakeBigQuery.setError}.
+ *
+ * @example
+ * ```ts ignore
+ * fake.bigquery.setError("SELECT * FROM nope", {
+ *   status: 404,
+ *   reason: "notFound",
+ *   message: "Not found: Table p:d.nope was not found in location US",
+ * });
+ * ```
+ */
 export interface FakeQueryError {
   /** HTTP status, default 400. */
   status?: number;
@@ -46,28 +103,58 @@ export interface FakeQueryError {
   location?: string;
 }
 
-/** What the fake SQL engine computed for a query. */
+/**
+ * What the fake SQL engine computed for a query.
+ *
+ * @example
+ * ```ts ignore
+ * const result = fake.bigquery.evaluate("SELECT 1 AS n");
+ * // { schema: [{ name: "n", type: "INTEGER", mode: "NULLABLE" }], values: [["1"]] }
+ * ```
+ */
 export interface Evaluated {
+  /** The columns. */
   schema: FakeField[];
   /** One array of JSON values per row, in schema order. */
   values: unknown[][];
 }
 
-/** A job the fake BigQuery created. */
+/**
+ * A job the fake BigQuery created.
+ *
+ * @example
+ * ```ts ignore
+ * const [job] = fake.bigquery.jobs.values();
+ * console.log(job.id, job.state); // "job_…", "CANCELLED"
+ * ```
+ */
 export interface FakeJob {
+  /** The job id, `job_…`. */
   readonly id: string;
+  /** The query text. */
   readonly sql: string;
+  /** Where it ran, default `US`. */
   readonly location: string;
+  /** The client's idempotency key. */
   readonly requestId?: string;
+  /** The job labels sent. */
   readonly labels?: Record<string, string>;
   /** `RUNNING` while polls are pending, `DONE`, or `CANCELLED` after jobs.cancel. */
   state: "RUNNING" | "DONE" | "CANCELLED";
 }
 
-/** The BigQuery part of the fake CARTO. */
+/**
+ * The BigQuery part of the fake CARTO (`fake.bigquery`): canned results and
+ * errors, and the jobs it ran.
+ *
+ * @example
+ * ```ts ignore
+ * fake.bigquery.setResult("SELECT * FROM t", { schema, rows }, { pendingPolls: 1 });
+ * await dw.query("SELECT * FROM t");
+ * console.log(fake.bigquery.jobs.size); // 1
+ * ```
+ */
 export interface FakeBigQuery {
-  /** The Hono app, mounted at `/bigquery/v2`. */
-  readonly app: Hono;
   /** Every job created, by id. */
   readonly jobs: ReadonlyMap<string, FakeJob>;
   /** Ids of the jobs that received jobs.cancel, in order. */
@@ -86,24 +173,9 @@ export interface FakeBigQuery {
   ): Evaluated | { error: string };
 }
 
-interface QueryParameterType {
-  type: string;
-  arrayType?: QueryParameterType;
-  structTypes?: { name?: string; type: QueryParameterType }[];
-  rangeElementType?: QueryParameterType;
-}
-
-interface QueryParameterValue {
-  value?: string | null;
-  arrayValues?: QueryParameterValue[];
-  structValues?: Record<string, QueryParameterValue>;
-  rangeValue?: { start?: QueryParameterValue; end?: QueryParameterValue };
-}
-
-interface QueryParameter {
-  name?: string;
-  parameterType: QueryParameterType;
-  parameterValue: QueryParameterValue;
+/** The fake with its Hono app, which the fake CARTO mounts at `/bigquery/v2`. */
+export interface FakeBigQueryServer extends FakeBigQuery {
+  readonly app: Hono;
 }
 
 interface Job extends FakeJob {
@@ -119,7 +191,7 @@ const DEFAULT_BYTES_PER_ROW = 1024;
 /** Builds the fake BigQuery REST subset over `isValidToken` (the DW tokens handed out). */
 export function fakeBigQuery(
   options: { isValidToken(token: string): boolean; projectId: string },
-): FakeBigQuery {
+): FakeBigQueryServer {
   const canned = new Map<
     string,
     { result: FakeResult; options: FakeResultOptions }
@@ -311,13 +383,17 @@ export function fakeBigQuery(
     };
   };
 
-  app.get("/projects/:project/queries/:jobId", (c) => {
+  /** The job a request names, or the answer refusing the request. */
+  const jobOf = (c: Context): Job | Response => {
     const refused = guard(c);
     if (refused) return refused;
-    const job = jobs.get(c.req.param("jobId"));
-    if (!job) {
-      return fail(c, 404, "notFound", `Not found: Job ${c.req.param("jobId")}`);
-    }
+    const id = c.req.param("jobId") ?? "";
+    return jobs.get(id) ?? fail(c, 404, "notFound", `Not found: Job ${id}`);
+  };
+
+  app.get("/projects/:project/queries/:jobId", (c) => {
+    const job = jobOf(c);
+    if (job instanceof Response) return job;
     if (job.state === "CANCELLED") {
       return fail(
         c,
@@ -344,12 +420,8 @@ export function fakeBigQuery(
   });
 
   app.post("/projects/:project/jobs/:jobId/cancel", (c) => {
-    const refused = guard(c);
-    if (refused) return refused;
-    const job = jobs.get(c.req.param("jobId"));
-    if (!job) {
-      return fail(c, 404, "notFound", `Not found: Job ${c.req.param("jobId")}`);
-    }
+    const job = jobOf(c);
+    if (job instanceof Response) return job;
     if (job.state === "RUNNING") job.state = "CANCELLED";
     cancelled.push(job.id);
     return c.json({

@@ -29,4 +29,15 @@ export {
   startFakeCarto,
 } from "./fake_carto.ts";
 export { FAULT_KINDS, type FaultKind } from "./faults.ts";
-export type { FakeBigQuery, FakeField, FakeResult } from "./fake_bigquery.ts";
+export type {
+  Evaluated,
+  FakeBigQuery,
+  FakeField,
+  FakeJob,
+  FakeQueryError,
+  FakeResult,
+  FakeResultOptions,
+  QueryParameter,
+  QueryParameterType,
+  QueryParameterValue,
+} from "./fake_bigquery.ts";
