@@ -119,13 +119,10 @@ export async function discoverAccount(
 }
 
 async function parseYaml(text: string): Promise<unknown> {
-  // Loaded here only: interactive login needs YAML, M2M and workers do not.
-  const { load } = await import("js-yaml");
-  try {
-    return load(text, { json: true });
-  } catch {
-    return undefined;
-  }
+  // Loaded here only: interactive login needs YAML, M2M and workers do not
+  // (worker builds resolve #yaml to a stub; see package.json "imports").
+  const { parseYaml } = await import("#yaml");
+  return parseYaml(text);
 }
 
 /**

@@ -26,6 +26,14 @@ async function bundleForWorker() {
   });
 }
 
+/** Loads a bundle as a module. */
+async function importBundle(contents: Uint8Array) {
+  const dir = await mkdtemp(join(tmpdir(), "carto-auth-bundle-"));
+  const file = join(dir, "bundle.mjs");
+  await writeFile(file, contents);
+  return await import(pathToFileURL(file).href);
+}
+
 test("mod.ts bundles for a worker target with no node: import", async () => {
   const result = await bundleForWorker();
   assert.deepEqual(result.errors, []);
@@ -36,6 +44,41 @@ test("mod.ts bundles for a worker target with no node: import", async () => {
   assert.doesNotMatch(
     code,
     /\bfrom\s*["']node:|\bimport\s*\(\s*["']node:|\brequire\(\s*["']node:/,
+  );
+});
+
+test("worker builds leave the YAML parser out and say so if discovery is needed", async () => {
+  const result = await bundleForWorker();
+  const inputs = Object.keys(result.metafile.inputs);
+  assert.deepEqual(inputs.filter((i) => i.includes("js-yaml")), []);
+  assert.ok(inputs.some((i) => i.endsWith("src/yaml/none.ts")));
+  const plain = await esbuild.build({
+    entryPoints: [join(root, "mod.ts")],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "browser",
+    metafile: true,
+    logLevel: "silent",
+  });
+  assert.ok(
+    Object.keys(plain.metafile.inputs).some((i) => i.includes("js-yaml")),
+  );
+
+  const lib = await importBundle(result.outputFiles[0].contents);
+  await using fake = await startFakeCarto();
+  const seed = await lib.CartoAuth.fromM2M(fake.credentials, {
+    endpoints: fake.endpoints,
+    store: new lib.MemoryTokenStore(),
+  });
+  const store = new lib.MemoryTokenStore();
+  await store.set("oauth", {
+    accessToken: await seed.getAccessToken(),
+    expiration: Math.floor(Date.now() / 1000) + 3600,
+  });
+  await assert.rejects(
+    () => lib.CartoAuth.fromOAuth({ endpoints: fake.endpoints, store }),
+    /this worker build has no YAML parser\. Pass apiBaseUrl/,
   );
 });
 
@@ -59,10 +102,7 @@ test("a bundle with a node: import would fail, so the check above can fail", asy
 
 test("the worker bundle loads and logs a machine in against the fake CARTO", async () => {
   const result = await bundleForWorker();
-  const dir = await mkdtemp(join(tmpdir(), "carto-auth-bundle-"));
-  const file = join(dir, "bundle.mjs");
-  await writeFile(file, result.outputFiles[0].contents);
-  const lib = await import(pathToFileURL(file).href);
+  const lib = await importBundle(result.outputFiles[0].contents);
   await using fake = await startFakeCarto();
   const auth = await lib.CartoAuth.fromM2M(fake.credentials, {
     endpoints: fake.endpoints,
