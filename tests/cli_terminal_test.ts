@@ -1,0 +1,114 @@
+/**
+ * A terminal session in tmux: a person logs in over "SSH" (paste flow) and
+ * runs a query, and the screen is checked as they would see it.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { cliCommand, setup } from "./cli_helpers.ts";
+
+function hasTmux(): boolean {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+
+test(
+  "terminal session: paste login over SSH, then a query as a table",
+  { skip: hasTmux() ? false : "tmux is not installed" },
+  async () => {
+    await using s = await setup();
+    const bin = join(s.dir, "bin");
+    await mkdir(bin);
+    await writeFile(
+      join(bin, "carto-auth"),
+      `#!/bin/sh\nexec ${cliCommand().map(quote).join(" ")} "$@"\n`,
+    );
+    await chmod(join(bin, "carto-auth"), 0o755);
+    const socket = `carto-auth-test-${process.pid}-${Date.now()}`;
+    const env = s.env({
+      PATH: `${bin}:${process.env.PATH}`,
+      PS1: "$ ",
+      TERM: "xterm-256color",
+      NO_COLOR: undefined,
+      SSH_CONNECTION: "203.0.113.7 51234 198.51.100.2 22",
+      TMUX: undefined,
+    });
+    const tmux = (...args: string[]) =>
+      execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], {
+        env,
+        encoding: "utf8",
+      });
+    const screen = () => tmux("capture-pane", "-p", "-J", "-t", "cli");
+    const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const text = screen();
+        if (re.test(text)) return text;
+        if (Date.now() > deadline) {
+          throw new Error(`${re} never appeared on the screen:\n${text}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const type = async (line: string) => {
+      tmux("send-keys", "-t", "cli", "-l", line);
+      tmux("send-keys", "-t", "cli", "Enter");
+    };
+    tmux("new-session", "-d", "-s", "cli", "-x", "120", "-y", "50", "sh");
+    try {
+      // sh's prompt: "$ ", or "# " for root.
+      await waitFor(/^[$#] $/m);
+      await type("carto-auth login");
+      const prompt = await waitFor(/here: $/m);
+      assert.match(
+        prompt,
+        /^Logging in without a local browser \(SSH session\)\.$/m,
+      );
+      assert.match(
+        prompt,
+        /^Open this URL in a browser and log in to CARTO:$/m,
+      );
+      await type(await s.fake.paste(prompt));
+      const loggedIn = await waitFor(/Saved to: .*\n[$#] $/m);
+      assert.match(loggedIn, /^✓ Logged in to CARTO as auth0\|fake-user$/m);
+      assert.match(loggedIn, /^ {2}Token expires: in (59 minutes|1 hour) \(/m);
+
+      await type(`carto-auth dw query "SELECT 1 AS n, 'hello' AS greeting"`);
+      const query = await waitFor(/\(1 row\)\n[$#] $/m);
+      const table = query.slice(query.lastIndexOf("carto-auth dw query"));
+      assert.equal(
+        table.trimEnd().replace(/[$#]$/, "$"),
+        [
+          `carto-auth dw query "SELECT 1 AS n, 'hello' AS greeting"`,
+          "n  greeting",
+          "─  ────────",
+          "1  hello",
+          "(1 row)",
+          "$",
+        ].join("\n"),
+      );
+      // Colours on the terminal (tmux shows them with -e), none with NO_COLOR.
+      const colours = tmux("capture-pane", "-p", "-e", "-t", "cli");
+      assert.match(colours, /\x1b\[[0-9;]*m✓/);
+      await type("NO_COLOR=1 carto-auth status");
+      await waitFor(/Token file: .*token_m2m\.json\n[$#] $/m);
+      const plain = tmux("capture-pane", "-p", "-e", "-t", "cli");
+      const status = plain.slice(
+        plain.lastIndexOf("NO_COLOR=1 carto-auth status"),
+      );
+      assert.match(status, /← used by commands/);
+      assert.doesNotMatch(status, /\x1b\[/);
+      console.log(`The screen:\n${screen().trimEnd()}`);
+    } finally {
+      tmux("kill-server");
+    }
+  },
+);
