@@ -173,8 +173,13 @@ class Program {
         return `+${v}`; // also "NaN", "Infinity", "-Infinity"
       case "bool":
         return `${v} === "true"`;
-      case "timestamp":
-        return `${this.constant(timestampFromMicros)}(${v})`;
+      case "timestamp": {
+        // The common case inline (see timestampFromMicros), the rest there.
+        const x = `x${depth}`;
+        scope.add(x);
+        const slow = this.constant(timestampFromMicros);
+        return `(${x} = +${v}, Number.isSafeInteger(${x}) ? new Date(Math.floor(${x} / 1000)) : ${slow}(${v}))`;
+      }
       case "bytes":
         return `${this.constant(bytesFromBase64)}(${v})`;
       case "json":

@@ -124,6 +124,8 @@ export class BigQueryRest {
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
+    // Google APIs indent their JSON unless told not to: a third more bytes to read and parse.
+    url.searchParams.set("prettyPrint", "false");
     return url.href;
   }
 }
