@@ -41,6 +41,7 @@ test("a one-page query is one jobs.query round trip with the documented request 
   assert.equal(method, "POST");
   assert.equal(path, `/bigquery/v2/projects/${f.fake.dwProjectId}/queries`);
   assert.match(authorization ?? "", /^Bearer ya29\.fake-/);
+  assert.equal(requests[0].query.get("prettyPrint"), "false");
   assert.equal(body.query, "SELECT 1 AS n, 'a' AS s");
   assert.equal(body.useLegacySql, false);
   assert.deepEqual(body.formatOptions, { useInt64Timestamp: true });
