@@ -13,7 +13,14 @@
  *
  * @module
  */
-import { main as run } from "./src/cli/main.ts";
+import { fastToken } from "./src/cli/fast_token.ts";
+
+async function run(args: string[]): Promise<number> {
+  // `token` on a cache hit needs none of the rest; it is loaded on demand.
+  if (await fastToken(args)) return 0;
+  const { main } = await import("./src/cli/main.ts");
+  return await main(args);
+}
 
 /**
  * Runs `carto-auth` with `args` (the words after the program name) and
@@ -36,14 +43,21 @@ interface Proc {
   getBuiltinModule?(id: string): unknown;
 }
 
+// Deno's `process` is set up on first touch, which costs ~20 ms: in Deno the
+// program's arguments and exit come from `Deno` itself.
+const deno = (globalThis as {
+  Deno?: { args: string[]; exit(code: number): never };
+}).Deno;
+const proc = () => (globalThis as unknown as { process: Proc }).process;
+
 /** Whether this module is the program (`import.meta.main`, or argv[1] on Node < 24). */
-function isProgram(proc: Proc): boolean {
+function isProgram(): boolean {
   const meta = import.meta as ImportMeta & { main?: boolean };
   if (typeof meta.main === "boolean") return meta.main;
-  const fs = proc.getBuiltinModule?.("node:fs") as
+  const fs = proc().getBuiltinModule?.("node:fs") as
     | typeof import("node:fs")
     | undefined;
-  const script = proc.argv[1];
+  const script = proc().argv[1];
   if (!fs || !script || !import.meta.url.startsWith("file:")) return false;
   try {
     return fs.realpathSync(script) ===
@@ -53,9 +67,10 @@ function isProgram(proc: Proc): boolean {
   }
 }
 
-const proc = (globalThis as { process?: Proc }).process;
-if (proc && isProgram(proc)) {
+if (isProgram()) {
+  const code = await run(deno ? deno.args : proc().argv.slice(2));
   // Exit at once: a stdin that was read from (the pasted code) would keep the
   // process alive. Every write has been flushed by then.
-  proc.exit(await run(proc.argv.slice(2)));
+  if (deno) deno.exit(code);
+  proc().exit(code);
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CliProcess, fakeJwt, now, type Setup, setup } from "./cli_helpers.ts";
 
@@ -191,6 +191,37 @@ test("token prints only the cached token, with no network call", async () => {
   assert.equal(run.stdout, `${JANE}\n`);
   assert.equal(run.stderr, "");
   assert.equal(s.fake.requests.length, 0);
+});
+
+test("token reads a token file written by the Python package", async () => {
+  await using s = await setup();
+  await mkdir(s.cacheDir, { recursive: true });
+  // Python's json.dump of {api_base_url, access_token, expiration}; TZ=UTC
+  // makes its utcnow()-based expiration exact.
+  await writeFile(
+    join(s.cacheDir, "token_oauth.json"),
+    `{"api_base_url": "${s.fake.apiBaseUrl}", "access_token": "${JANE}", "expiration": ${
+      now() + 3600
+    }.5}`,
+  );
+  const run = await s.run(["token"], { env: { TZ: "UTC" } });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, `${JANE}\n`);
+  assert.equal(s.fake.requests.length, 0);
+});
+
+test("token with the M2M variables of another client does not print the first client's token", async () => {
+  await using s = await setup();
+  await s.writeToken("m2m", {
+    accessToken: "token-of-another-client",
+    expiration: now() + 3600,
+    apiBaseUrl: s.fake.apiBaseUrl,
+    clientId: "another-client",
+  });
+  const run = await s.run(["token"], { env: s.m2mEnv });
+  assert.equal(run.code, 0, run.stderr);
+  assert.notEqual(run.stdout.trim(), "token-of-another-client");
+  assert.ok(s.fake.isValidToken(run.stdout.trim()));
 });
 
 test("token with an expired login and no terminal: exit 4, nothing on stdout, no prompt", async () => {

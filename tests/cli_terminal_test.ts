@@ -58,7 +58,7 @@ test(
         await new Promise((r) => setTimeout(r, 100));
       }
     };
-    const type = async (line: string) => {
+    const type = (line: string) => {
       tmux("send-keys", "-t", "cli", "-l", line);
       tmux("send-keys", "-t", "cli", "Enter");
     };
@@ -66,7 +66,7 @@ test(
     try {
       // sh's prompt: "$ ", or "# " for root.
       await waitFor(/^[$#] $/m);
-      await type("carto-auth login");
+      type("carto-auth login");
       const prompt = await waitFor(/here: $/m);
       assert.match(
         prompt,
@@ -76,12 +76,12 @@ test(
         prompt,
         /^Open this URL in a browser and log in to CARTO:$/m,
       );
-      await type(await s.fake.paste(prompt));
+      type(await s.fake.paste(prompt));
       const loggedIn = await waitFor(/Saved to: .*\n[$#] $/m);
       assert.match(loggedIn, /^✓ Logged in to CARTO as auth0\|fake-user$/m);
       assert.match(loggedIn, /^ {2}Token expires: in (59 minutes|1 hour) \(/m);
 
-      await type(`carto-auth dw query "SELECT 1 AS n, 'hello' AS greeting"`);
+      type(`carto-auth dw query "SELECT 1 AS n, 'hello' AS greeting"`);
       const query = await waitFor(/\(1 row\)\n[$#] $/m);
       const table = query.slice(query.lastIndexOf("carto-auth dw query"));
       assert.equal(
@@ -97,15 +97,15 @@ test(
       );
       // Colours on the terminal (tmux shows them with -e), none with NO_COLOR.
       const colours = tmux("capture-pane", "-p", "-e", "-t", "cli");
-      assert.match(colours, /\x1b\[[0-9;]*m✓/);
-      await type("NO_COLOR=1 carto-auth status");
+      assert.ok(colours.includes("m✓") && colours.includes("\x1b["), colours);
+      type("NO_COLOR=1 carto-auth status");
       await waitFor(/Token file: .*token_m2m\.json\n[$#] $/m);
       const plain = tmux("capture-pane", "-p", "-e", "-t", "cli");
       const status = plain.slice(
         plain.lastIndexOf("NO_COLOR=1 carto-auth status"),
       );
       assert.match(status, /← used by commands/);
-      assert.doesNotMatch(status, /\x1b\[/);
+      assert.ok(!status.includes("\x1b["), status);
       console.log(`The screen:\n${screen().trimEnd()}`);
     } finally {
       tmux("kill-server");

@@ -63,23 +63,30 @@ function colorAllowed(stream: WriteStream): boolean {
     env("TERM") !== "dumb";
 }
 
-function output(stream: WriteStream): Output {
+/** An {@linkcode Output} over `get()`, which is only called on first use (it costs start-up time). */
+function output(get: () => WriteStream): Output {
   return {
     write: (text) =>
       new Promise((resolve, reject) => {
         if (text === "") return resolve();
-        stream.write(text, (error) => error ? reject(error) : resolve());
+        get().write(text, (error) => error ? reject(error) : resolve());
       }),
-    isTTY: !!stream.isTTY,
-    color: colorAllowed(stream),
-    columns: stream.isTTY ? stream.columns : undefined,
+    get isTTY() {
+      return !!get().isTTY;
+    },
+    get color() {
+      return colorAllowed(get());
+    },
+    get columns() {
+      return get().isTTY ? get().columns : undefined;
+    },
   };
 }
 
 /** Standard output: data. */
-export const stdout: Output = output(proc.stdout);
+export const stdout: Output = output(() => proc.stdout);
 /** Standard error: messages for a person. */
-export const stderr: Output = output(proc.stderr);
+export const stderr: Output = output(() => proc.stderr);
 
 /** Whether stdin is a terminal a person types into. */
 export function stdinIsTTY(): boolean {
