@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { FakeResult } from "../src/testing/mod.ts";
-import { type Setup, setup } from "./cli_helpers.ts";
+import { CliProcess, type Setup, setup } from "./cli_helpers.ts";
 
 /** A setup whose commands run as the fake's M2M client (from the environment). */
 async function m2m(): Promise<
@@ -447,4 +447,32 @@ test("a refused CARTO_API_TOKEN says to replace or unset it (exit 4)", async () 
   assert.equal(run.code, 4);
   assert.match(run.stderr, /CARTO_API_TOKEN was refused or has expired/);
   assert.doesNotMatch(run.stderr, /not-a-valid-token/);
+});
+
+test("Ctrl-C during dw query stops it: exit 130, a message, nothing on stdout", async () => {
+  await using s = await m2m();
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  let arrived!: () => void;
+  const arrival = new Promise<void>((r) => arrived = r);
+  s.fake.failNext("bigquery", async () => {
+    arrived();
+    await held;
+    return new Response("{}", { status: 503 });
+  });
+  const cli = new CliProcess(["dw", "query", "SELECT 1 AS n"], s.env(s.m2mEnv));
+  try {
+    await arrival;
+    cli.signal("SIGINT");
+    const run = await cli.done;
+    // Exit code 130, or (Deno) ending itself by SIGINT after cleaning up, as
+    // Unix programs that handle Ctrl-C should: a shell sees 130 either way.
+    assert.ok(run.code === 130 || run.signal === "SIGINT", run.stderr);
+    assert.match(run.stderr, /The query was aborted/);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /Cancelling…/);
+  } finally {
+    release();
+    cli.kill();
+  }
 });

@@ -29,6 +29,8 @@ export function cliCommand(): string[] {
 /** What a finished run printed and its exit code. */
 export interface Run {
   code: number | null;
+  /** The signal that ended the process, if one did. */
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -115,9 +117,9 @@ export class CliProcess {
     const guard = setTimeout(() => this.kill(), 60_000);
     this.done = new Promise((resolve, reject) => {
       this.#child.once("error", reject);
-      this.#child.once("close", (code) => {
+      this.#child.once("close", (code, signal) => {
         clearTimeout(guard);
-        resolve({ code, stdout: this.stdout, stderr: this.stderr });
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
       });
     });
   }
@@ -165,6 +167,11 @@ export class CliProcess {
   /** Closes the CLI's stdin. */
   end(): void {
     this.#child.stdin!.end();
+  }
+
+  /** Sends `signal` to the process (Ctrl-C is SIGINT). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
   }
 
   /** Stops the process (when a test fails half-way). */

@@ -21,7 +21,7 @@ function hasTmux(): boolean {
 const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
 test(
-  "terminal session: paste login over SSH, then a query as a table",
+  "terminal session: paste login over SSH, a query as a table, a browser login with its spinner",
   { skip: hasTmux() ? false : "tmux is not installed" },
   async () => {
     await using s = await setup();
@@ -106,6 +106,24 @@ test(
       );
       assert.match(status, /← used by commands/);
       assert.ok(!status.includes("\x1b["), status);
+      console.log(`The screen:\n${screen().trimEnd()}`);
+
+      // A browser login: the URL, then a spinner while the browser is out,
+      // gone once the login is done.
+      tmux("send-keys", "-t", "cli", "clear", "Enter");
+      await waitFor(/^[$#] $/m);
+      type("BROWSER=true carto-auth login --port 0");
+      const waiting = await waitFor(
+        /Waiting for you to finish logging in in the browser… \(Ctrl-C to cancel\)/,
+      );
+      assert.match(waiting, /If it does not open, visit:/);
+      const [url] = /http:\/\/127\.0\.0\.1:\d+\/auth0\/authorize\?\S+/.exec(
+        waiting,
+      )!;
+      await s.fake.browser(url);
+      const done = await waitFor(/Saved to: .*\n[$#] $/m);
+      assert.doesNotMatch(done, /Waiting for you/);
+      assert.match(done, /✓ Logged in to CARTO as auth0\|fake-user/);
       console.log(`The screen:\n${screen().trimEnd()}`);
     } finally {
       tmux("kill-server");
