@@ -238,6 +238,26 @@ test("a network failure is retried", async () => {
   assert.deepEqual(rows, [{ n: 1 }]);
 });
 
+test("a network failure on every attempt is a BigQueryError saying so", async () => {
+  const down: typeof fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    return url.includes("/bigquery/")
+      ? Promise.reject(new TypeError("connection refused"))
+      : fetch(input, init);
+  };
+  await using f = await dwFixture({
+    fetch: down,
+    retry: { ...QUICK.retry, retries: 1 },
+  });
+  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  assert.ok(error instanceof BigQueryError);
+  assert.equal(error.code, "network");
+  assert.match(
+    error.message,
+    /^Could not reach BigQuery query \(http:\/\/127\.0\.0\.1:\d+\/bigquery\/v2\/projects\/carto-dw-ac-fake\/queries\): connection refused\. Check your network connection\.$/,
+  );
+});
+
 test("a request that times out on every attempt reports the timeout", async () => {
   await using f = await dwFixture({
     requestTimeoutMs: 20,
@@ -247,6 +267,7 @@ test("a request that times out on every attempt reports the timeout", async () =
   const error = await rejection(
     f.dw.query("SELECT * FROM slow", { timeoutMs: 1 }),
   );
+  assert.ok(error instanceof BigQueryError);
   assert.equal(error.code, "timeout");
   assert.match(
     error.message,

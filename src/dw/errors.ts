@@ -45,9 +45,11 @@ export interface BigQueryErrorOptions extends CredentialsErrorOptions {
 }
 
 /**
- * A failure reported by BigQuery, or of the Data Warehouse client itself: a
- * rejected query, a refused token, a rate limit that outlasted the retries, a
- * value that cannot be represented as asked. It is a
+ * A failure of the Data Warehouse client: a query BigQuery rejected, a
+ * refused token, a rate limit or outage that outlasted the retries, a network
+ * failure or timeout, an abort, a parameter or value that cannot be
+ * represented as asked. (Failing to get DW credentials from CARTO is a plain
+ * {@linkcode CredentialsError}.) It is a
  * {@linkcode CredentialsError}, so one `catch` handles every failure of the
  * library; `code` says what kind it is (`invalid_input` for a wrong query or
  * option, `invalid_credentials`, `server_error`, `aborted`, …) and `reasons`

@@ -84,7 +84,9 @@ export class BigQueryRest {
         });
         text = await readText(response, request.context.what);
       } catch (error) {
-        if (!isTransient(error) || attempt >= retries) throw error;
+        if (!isTransient(error) || attempt >= retries) {
+          throw asBigQueryError(error);
+        }
         await sleep(retryDelay(retry, attempt++), request.signal);
         continue;
       }
@@ -128,6 +130,19 @@ export class BigQueryRest {
     url.searchParams.set("prettyPrint", "false");
     return url.href;
   }
+}
+
+/** A transport failure (network, timeout, abort) as a {@linkcode BigQueryError}, so one class covers the client. */
+function asBigQueryError(error: unknown): unknown {
+  if (!(error instanceof CredentialsError) || error instanceof BigQueryError) {
+    return error;
+  }
+  return new BigQueryError(error.message, {
+    code: error.code,
+    status: error.status,
+    endpoint: error.endpoint,
+    cause: error.cause,
+  });
 }
 
 /** Network failures and timeouts are worth another attempt; an abort is not. */
