@@ -311,6 +311,16 @@ test("a column named __proto__ is an own property and leaves the prototype alone
   }
 });
 
+test("a schema seen before reuses its decoder; another int64 mode gets its own", () => {
+  const schema = [{ name: "n", type: "INTEGER" }];
+  const first = compileRowsDecoder(schema);
+  assert.equal(compileRowsDecoder([{ name: "n", type: "INTEGER" }]), first);
+  const asString = compileRowsDecoder(schema, { int64: "string" });
+  assert.notEqual(asString, first);
+  assert.deepEqual(asString([{ f: [{ v: "1" }] }]), [{ n: "1" }]);
+  assert.deepEqual(first([{ f: [{ v: "1" }] }]), [{ n: 1 }]);
+});
+
 test("column names are data, never code", () => {
   const name = '"); throw new Error("injected"); ("';
   const [row] = compileRowsDecoder([{ name, type: "INTEGER" }], {

@@ -64,12 +64,29 @@ export function compileRowsDecoder(
   options: DecoderOptions = {},
 ): RowsDecoder {
   const int64 = options.int64 ?? "number";
-  if (options.codegen ?? canGenerateCode()) {
-    return generateRowsDecoder(fields, int64) as RowsDecoder;
+  const codegen = options.codegen ?? canGenerateCode();
+  // The same schema again (a query run repeatedly) reuses the decoder the
+  // engine has already optimized.
+  const key = `${int64} ${codegen} ${JSON.stringify(fields)}`;
+  let decoder = compiled.get(key);
+  if (decoder) {
+    compiled.delete(key); // re-inserted below: most recently used last
+  } else if (codegen) {
+    decoder = generateRowsDecoder(fields, int64) as RowsDecoder;
+  } else {
+    const decodeRow = closureRecord(fields, int64, "");
+    decoder = (rows) => rows.map((row) => decodeRow(row));
   }
-  const decodeRow = closureRecord(fields, int64, "");
-  return (rows) => rows.map((row) => decodeRow(row));
+  compiled.set(key, decoder);
+  if (compiled.size > CACHED_DECODERS) {
+    compiled.delete(compiled.keys().next().value!);
+  }
+  return decoder;
 }
+
+/** How many decoders are kept for schemas seen before. */
+const CACHED_DECODERS = 64;
+const compiled = new Map<string, RowsDecoder>();
 
 // --- closures (runtimes without code generation) --------------------------
 
