@@ -4,17 +4,12 @@
  * decoded and consumed. An aborted signal cancels the job (jobs.cancel).
  */
 import { CredentialsError } from "../errors.ts";
-import type { QueryOptions } from "./client.ts";
+import type { QueryOptions, QueryResult } from "./client.ts";
 import { BigQueryError } from "./errors.ts";
 import type { EncodedParams } from "./params.ts";
 import type { BigQueryRest } from "./rest.ts";
 import { abortedError, sleep } from "./retry.ts";
-import type {
-  JobReference,
-  QueryResponse,
-  TableFieldSchema,
-  WireRow,
-} from "./types.ts";
+import type { JobReference, QueryResponse, WireRow } from "./types.ts";
 
 /** How BigQuery treats jobs.query requests without a job: the default creates one only when needed. */
 export type JobCreationMode = "JOB_CREATION_OPTIONAL" | "JOB_CREATION_REQUIRED";
@@ -27,17 +22,8 @@ export interface RunSettings
   pollIntervalMs: number;
 }
 
-/** What a completed query says about itself (everything but the rows). */
-export interface QueryMeta {
-  schema: TableFieldSchema[];
-  totalRows: number;
-  jobId?: string;
-  queryId?: string;
-  location?: string;
-  totalBytesProcessed?: number;
-  cacheHit?: boolean;
-  numDmlAffectedRows?: number;
-}
+/** What a completed query says about itself: everything but the rows. */
+export type QueryMeta = Omit<QueryResult<never>, "rows">;
 
 /** BigQuery's own default for `timeoutMs`. */
 const SERVER_WAIT_MS = 10_000;
