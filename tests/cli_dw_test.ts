@@ -96,6 +96,8 @@ test("dw query --format table shows NULL, right-aligns numbers and keeps cells o
     /^9007199254740993 {2}Zoë, "the" one +1\.5 {2}true +2024-04-08T20:58:24\.434Z {2}\["a","b"\]$/,
   );
   assert.match(lines[3], /^ +2 +NULL +false +NULL +\[\]$/);
+  // NULL in a column of numbers is right-aligned like them.
+  assert.equal(lines[3].indexOf("NULL") + 4, lines[0].indexOf("score") + 5);
   // Columns line up: "name" starts at the same column in every row.
   const at = lines[0].indexOf("name");
   assert.equal(lines[0].indexOf("id") + 2, lines[2].indexOf("  Zoë"));

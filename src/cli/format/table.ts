@@ -80,14 +80,14 @@ export function renderTable(
     names.map((name) => {
       const v = row[name];
       return v === null || v === undefined
-        ? { text: "NULL", null: true, right: false }
-        : { text: oneLine(toText(v)), null: false, right: isNumeric(v) };
+        ? { text: "NULL", null: true, number: false }
+        : { text: oneLine(toText(v)), null: false, number: isNumeric(v) };
     })
   );
   // A column of numbers (NULLs aside) is right-aligned, header included.
   const numeric = names.map((_, i) => {
     const present = cells.filter((r) => !r[i].null);
-    return present.length > 0 && present.every((r) => r[i].right);
+    return present.length > 0 && present.every((r) => r[i].number);
   });
   let widths = names.map((name, i) =>
     Math.max(
@@ -108,7 +108,7 @@ export function renderTable(
     line(widths.map((w) => s.dim("─".repeat(w)))),
     ...cells.map((r) =>
       line(r.map((c, i) => {
-        const text = pad(c.text, i, c.right);
+        const text = pad(c.text, i, numeric[i]);
         return c.null ? s.dim(text) : text;
       }))
     ),
