@@ -197,7 +197,21 @@ async function backoff(
   if (Number.isFinite(seconds) && seconds >= 0) {
     ms = Math.min(MAX_BACKOFF_MS, seconds * 1000);
   }
-  await new Promise<void>((resolve, reject) => {
+  await sleep(ms, signal, () =>
+    new CredentialsError("Request was aborted.", {
+      code: "aborted",
+      cause: signal?.reason,
+    }));
+}
+
+/** Waits `ms`; rejects with `aborted()` as soon as `signal` fires. */
+export function sleep(
+  ms: number,
+  signal: AbortSignal | undefined,
+  aborted: () => Error,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(aborted());
     const timer = setTimeout(done, ms);
     function done() {
       signal?.removeEventListener("abort", abort);
@@ -205,12 +219,7 @@ async function backoff(
     }
     function abort() {
       clearTimeout(timer);
-      reject(
-        new CredentialsError("Request was aborted.", {
-          code: "aborted",
-          cause: signal?.reason,
-        }),
-      );
+      reject(aborted());
     }
     signal?.addEventListener("abort", abort, { once: true });
   });

@@ -2,6 +2,7 @@
  * When and how long the client waits before trying a BigQuery request
  * again: bounded exponential backoff with jitter, and Retry-After honoured.
  */
+import { sleep as abortableSleep } from "../http.ts";
 import { BigQueryError, RETRYABLE_REASONS } from "./errors.ts";
 
 /**
@@ -66,19 +67,7 @@ export function retryDelay(
 
 /** Waits `ms`; rejects with an `aborted` error as soon as `signal` fires. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(signal));
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal?.removeEventListener("abort", abort);
-      resolve();
-    }
-    function abort() {
-      clearTimeout(timer);
-      reject(abortedError(signal!));
-    }
-    signal?.addEventListener("abort", abort, { once: true });
-  });
+  return abortableSleep(ms, signal, () => abortedError(signal!));
 }
 
 /** The error a query rejects with when its signal fires. */
