@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { ROOT, setup } from "./cli_helpers.ts";
 
 const COMMANDS = [
@@ -188,3 +189,27 @@ test("a server error from CARTO is reported with its status (exit 1)", async () 
   assert.equal(run.code, 1);
   assert.match(run.stderr, /500/);
 });
+
+test(
+  "Deno without permissions: the CLI says which ones it needs",
+  { skip: "Deno" in globalThis ? false : "Deno only" },
+  async () => {
+    await using s = await setup();
+    // Through sh: Deno's child_process hands its permissions to a Deno it spawns.
+    const run = spawnSync("/bin/sh", ["-c", 'exec "$DENO" run "$CLI" status'], {
+      cwd: ROOT,
+      env: s.env({
+        CARTO_AUTH_CACHE_DIR: undefined,
+        DENO: process.execPath,
+        CLI: join(ROOT, "cli.ts"),
+      }),
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr,
+      /carto-auth needs Deno's permissions: deno run -A/,
+    );
+    assert.match(run.stderr, /--allow-sys=homedir/);
+  },
+);

@@ -92,7 +92,11 @@ async function report(e: unknown): Promise<void> {
   const s = style(stderr);
   const message = e instanceof Error ? e.message : String(e);
   let text = `${s.red("Error:")} ${message}\n`;
-  if (e instanceof UsageError) {
+  const name = (e as { name?: string })?.name;
+  if (name === "NotCapable" || name === "PermissionDenied") {
+    text += "carto-auth needs Deno's permissions: deno run -A …, or " +
+      "--allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys=homedir\n";
+  } else if (e instanceof UsageError) {
     text += `Run 'carto-auth ${
       e.command ? `${e.command} ` : ""
     }--help' for usage.\n`;
