@@ -21,7 +21,7 @@ function hasTmux(): boolean {
 const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
 
 test(
-  "terminal session: paste login over SSH, a query as a table, a browser login with its spinner",
+  "terminal session: paste login over SSH, a query as a table, a browser login with its spinner, token logging in",
   { skip: hasTmux() ? false : "tmux is not installed" },
   async () => {
     await using s = await setup();
@@ -125,6 +125,17 @@ test(
       assert.doesNotMatch(done, /Waiting for you/);
       assert.match(done, /✓ Logged in to CARTO as auth0\|fake-user/);
       console.log(`The screen:\n${screen().trimEnd()}`);
+
+      // In a terminal, `token` with no login runs one, then prints the token.
+      tmux("send-keys", "-t", "cli", "clear", "Enter");
+      await waitFor(/^[$#] $/m);
+      type("carto-auth logout && carto-auth token");
+      const asked = await waitFor(/here: $/m);
+      assert.match(asked, /Logging in without a local browser \(SSH session\)/);
+      type(await s.fake.paste(asked));
+      const printed = await waitFor(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n[$#] $/m);
+      const token = /^(eyJ\S+)$/m.exec(printed)![1];
+      assert.ok(s.fake.isValidToken(token));
     } finally {
       tmux("kill-server");
     }
