@@ -11,16 +11,20 @@
  * machine noise hits both alike.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatTokenFile } from "../src/stores/file.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
-const runs = Number(process.argv[2] ?? Deno?.args?.[0] ?? 30) || 30;
-
-declare const Deno: { args: string[] } | undefined;
+const runs = Number(process.argv[2]) || 30;
 
 // A fresh token in a private cache.
 const home = mkdtempSync(join(tmpdir(), "carto-auth-bench-"));
@@ -117,9 +121,7 @@ function hyperfine(pair: Pair): { empty: number; token: number } | undefined {
     pair.empty.join(" "),
     pair.token.join(" "),
   ], { cwd: root, env, stdio: "inherit" });
-  const { results } = JSON.parse(
-    Deno ? new TextDecoder().decode(execFileSync("cat", [out])) : "",
-  );
+  const { results } = JSON.parse(readFileSync(out, "utf8"));
   return { empty: results[0].median * 1000, token: results[1].median * 1000 };
 }
 
