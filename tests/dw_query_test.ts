@@ -183,6 +183,34 @@ test("leaving queryRows early stops fetching pages", async () => {
   assert.ok(bigqueryRequests(f.fake).length <= 3);
 });
 
+test("queryRows().meta() gives the schema and totals before the rows are read", async () => {
+  await using f = await dwFixture();
+  f.fake.bigquery.setResult("SELECT * FROM numbers", numbers(7));
+  const stream = f.dw.queryRows("SELECT * FROM numbers", { maxResults: 3 });
+  const meta = await stream.meta();
+  assert.deepEqual(meta.schema.map((c) => c.name), ["n", "label"]);
+  assert.equal(meta.totalRows, 7);
+  assert.match(meta.jobId ?? "", /^job_/);
+  const seen = [];
+  for await (const row of stream) seen.push(row.n);
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6]);
+  assert.equal(await stream.meta(), await stream.meta(), "one run");
+  assert.equal(
+    bigqueryRequests(f.fake).filter((r) => r.method === "POST").length,
+    1,
+  );
+});
+
+test("queryRows with a wrong parameter rejects when read, not when called", async () => {
+  await using f = await dwFixture();
+  const stream = f.dw.queryRows("SELECT @x AS x", { params: { x: null } });
+  await assert.rejects(stream.next(), {
+    name: "BigQueryError",
+    message: /^The value of query parameter "x" is null/,
+  });
+  await assert.rejects(stream.meta(), { name: "BigQueryError" });
+});
+
 test("queryRows of a short query yields its rows", async () => {
   await using f = await dwFixture();
   const rows = [];

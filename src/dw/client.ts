@@ -152,6 +152,37 @@ export interface QueryResult<T = Row> {
 }
 
 /**
+ * What a query says about itself: a {@linkcode QueryResult} without its rows.
+ *
+ * @example
+ * ```ts ignore
+ * const { schema, totalRows, jobId } = await dw.queryRows("SELECT * FROM t").meta();
+ * ```
+ */
+export type QueryMeta = Omit<QueryResult<never>, "rows">;
+
+/**
+ * What {@linkcode CartoDwClient.queryRows} returns: an async generator of
+ * rows, and the query's metadata.
+ *
+ * @example
+ * ```ts ignore
+ * const stream = dw.queryRows("SELECT * FROM t");
+ * console.log((await stream.meta()).schema.map((c) => c.name));
+ * for await (const row of stream) console.log(row);
+ * ```
+ */
+export interface QueryRowStream<T = Row>
+  extends AsyncGenerator<T, void, undefined> {
+  /**
+   * Runs the query, if reading the rows has not already, and resolves once
+   * it is complete with everything but the rows: schema, `totalRows`,
+   * `jobId`, `location`, `totalBytesProcessed`, ….
+   */
+  meta(): Promise<QueryMeta>;
+}
+
+/**
  * What a dry run says about a query.
  *
  * @example
@@ -245,27 +276,41 @@ export class CartoDwClient {
    * Runs `sql` and yields its rows one by one, page by page: the next page
    * is fetched while the current one is consumed, and at most two pages are
    * held, so results larger than memory stream through. Stopping early
-   * (`break`) stops the fetching.
+   * (`break`) stops the fetching. `meta()` gives the schema, `totalRows`,
+   * the job id, … before or while the rows are read.
    *
    * @example
    * ```ts ignore
-   * for await (const row of dw.queryRows("SELECT * FROM big_table", { maxResults: 10_000 })) {
+   * const stream = dw.queryRows("SELECT * FROM big_table", { maxResults: 10_000 });
+   * const { schema, totalRows } = await stream.meta();
+   * for await (const row of stream) {
    *   console.log(row);
    * }
    * ```
    */
-  async *queryRows<T = Row>(
+  queryRows<T = Row>(
     sql: string,
     options: QueryOptions = {},
-  ): AsyncGenerator<T, void, undefined> {
-    const run = this.#run(sql, options);
-    const { schema } = await run.start();
-    const decode = compileRowsDecoder(schema, {
-      int64: options.int64 ?? this.#options.int64,
-    });
-    for await (const page of run.pages(decode)) {
-      for (const row of page) yield row as T;
+  ): QueryRowStream<T> {
+    // Started by whichever comes first, meta() or the first row; a wrong
+    // parameter rejects there rather than throwing here.
+    const begin = async () => {
+      const run = this.#run(sql, options);
+      return { run, meta: await run.start() };
+    };
+    let started: ReturnType<typeof begin> | undefined;
+    const start = () => started ??= begin();
+    const int64 = options.int64 ?? this.#options.int64;
+    async function* rows(): AsyncGenerator<T, void, undefined> {
+      const { run, meta } = await start();
+      const decode = compileRowsDecoder(meta.schema, { int64 });
+      for await (const page of run.pages(decode)) {
+        for (const row of page) yield row as T;
+      }
     }
+    return Object.assign(rows(), {
+      meta: () => start().then(({ meta }) => meta),
+    });
   }
 
   /**

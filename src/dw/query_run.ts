@@ -4,7 +4,7 @@
  * decoded and consumed. An aborted signal cancels the job (jobs.cancel).
  */
 import { CredentialsError } from "../errors.ts";
-import type { QueryOptions, QueryResult } from "./client.ts";
+import type { QueryMeta, QueryOptions } from "./client.ts";
 import { BigQueryError } from "./errors.ts";
 import type { EncodedParams } from "./params.ts";
 import type { BigQueryRest } from "./rest.ts";
@@ -21,9 +21,6 @@ export interface RunSettings
   /** First wait between polls of an incomplete job, doubled up to 1 s. */
   pollIntervalMs: number;
 }
-
-/** What a completed query says about itself: everything but the rows. */
-export type QueryMeta = Omit<QueryResult<never>, "rows">;
 
 /** BigQuery's own default for `timeoutMs`. */
 const SERVER_WAIT_MS = 10_000;
