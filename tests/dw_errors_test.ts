@@ -159,6 +159,24 @@ test("accessDenied says to check the account's access", async () => {
   );
 });
 
+test("a quota error is not retried and says to try later", async () => {
+  await using f = await dwFixture();
+  f.fake.bigquery.setError("SELECT 1 AS n", {
+    status: 403,
+    reason: "quotaExceeded",
+    message:
+      "Quota exceeded: Your project exceeded quota for free query bytes scanned",
+  });
+  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  assert.equal(error.code, "server_error");
+  assert.deepEqual(error.reasons, ["quotaExceeded"]);
+  assert.equal(
+    error.message,
+    "BigQuery query failed: HTTP 403 quotaExceeded: Quota exceeded: Your project exceeded quota for free query bytes scanned. Try again later.",
+  );
+  assert.equal(bigqueryRequests(f.fake).length, 1);
+});
+
 test("an answer that is not JSON is a bad_response error", async () => {
   await using f = await dwFixture();
   f.fake.failNext("bigquery", { status: 200, body: "<html>proxy</html>" });

@@ -126,15 +126,18 @@ export function positionIn(message: string): QueryPosition | undefined {
   return m ? { line: Number(m[1]), column: Number(m[2]) } : undefined;
 }
 
-/** What an HTTP error from BigQuery means for the caller. */
+/**
+ * What an HTTP error from BigQuery means for the caller: a refused token or
+ * access, a wrong query or name (400, 404), or the service saying no for now
+ * (rate limits, quotas, outages).
+ */
 function codeFor(status: number, reasons: string[]): CredentialsErrorCode {
   if (status === 401 || reasons.includes("accessDenied")) {
     return "invalid_credentials";
   }
-  if (status >= 500) return "server_error";
-  if (status === 429 || status === 408) return "server_error";
   if (reasons.some((r) => RETRYABLE_REASONS.has(r))) return "server_error";
-  return "invalid_input";
+  if (status === 400 || status === 404) return "invalid_input";
+  return "server_error";
 }
 
 /** Reasons that say "try again later" whatever the HTTP status. */
