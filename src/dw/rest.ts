@@ -14,10 +14,6 @@ import {
 } from "./errors.ts";
 import { isRetryable, retryDelay, type RetryPolicy, sleep } from "./retry.ts";
 
-/** Default BigQuery REST root. */
-export const DEFAULT_BIGQUERY_ENDPOINT =
-  "https://bigquery.googleapis.com/bigquery/v2";
-
 /** What a {@linkcode BigQueryRest} needs. */
 export interface RestOptions {
   credentials: DwCredentialsCache;
