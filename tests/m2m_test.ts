@@ -40,7 +40,10 @@ test("fromM2M reads the Python credentials file format", async () => {
     }),
     { mode: 0o600 },
   );
-  const auth = await CartoAuth.fromM2M(file, { endpoints: fake.endpoints, useCache: false });
+  const auth = await CartoAuth.fromM2M(file, {
+    endpoints: fake.endpoints,
+    useCache: false,
+  });
   assert.equal(auth.getApiBaseUrl(), fake.apiBaseUrl);
   assert.equal(fake.count("token"), 1);
 });
@@ -74,7 +77,9 @@ test("an expired M2M token is renewed silently, once for many concurrent callers
     endpoints: fake.endpoints,
     store,
   });
-  const tokens = await Promise.all(Array.from({ length: 50 }, () => auth.getAccessToken()));
+  const tokens = await Promise.all(
+    Array.from({ length: 50 }, () => auth.getAccessToken()),
+  );
   assert.equal(new Set(tokens).size, 1);
   assert.notEqual(tokens[0], "expired-token");
   assert.equal(fake.count("token"), 1);
