@@ -93,6 +93,23 @@ export function assertNoSecrets(text: string, where = "output"): void {
   );
 }
 
+/**
+ * `command` run through `env -i` with exactly `env`: Deno's `child_process`
+ * merges the `env` option into the parent's environment, so a variable left
+ * out (CI, NO_COLOR, SSH_…) would otherwise still reach the child.
+ */
+export function exactEnv(
+  env: Record<string, string>,
+  command: string[],
+): string[] {
+  return [
+    "env",
+    "-i",
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...command,
+  ];
+}
+
 /** A CLI process the test talks to while it runs. */
 export class CliProcess {
   stdout = "";
@@ -103,8 +120,8 @@ export class CliProcess {
 
   /** Starts `carto-auth args…` with `env`. */
   constructor(args: string[], env: Record<string, string>) {
-    const [cmd, ...pre] = cliCommand();
-    this.#child = spawn(cmd, [...pre, ...args], {
+    const [cmd, ...rest] = exactEnv(env, [...cliCommand(), ...args]);
+    this.#child = spawn(cmd, rest, {
       cwd: ROOT,
       env,
       stdio: ["pipe", "pipe", "pipe"],

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { cliCommand, setup } from "./cli_helpers.ts";
+import { cliCommand, exactEnv, setup } from "./cli_helpers.ts";
 
 function hasTmux(): boolean {
   try {
@@ -41,11 +41,17 @@ test(
       SSH_CONNECTION: "203.0.113.7 51234 198.51.100.2 22",
       TMUX: undefined,
     });
-    const tmux = (...args: string[]) =>
-      execFileSync("tmux", ["-L", socket, "-f", "/dev/null", ...args], {
-        env,
-        encoding: "utf8",
-      });
+    const tmux = (...args: string[]) => {
+      const [cmd, ...rest] = exactEnv(env, [
+        "tmux",
+        "-L",
+        socket,
+        "-f",
+        "/dev/null",
+        ...args,
+      ]);
+      return execFileSync(cmd, rest, { env, encoding: "utf8" });
+    };
     const screen = () => tmux("capture-pane", "-p", "-J", "-t", "cli");
     const waitFor = async (re: RegExp, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
