@@ -184,7 +184,8 @@ test("an answer that is not JSON is a bad_response error", async () => {
   assert.equal(error.code, "bad_response");
   assert.equal(
     error.message,
-    "BigQuery query answered HTTP 200 with something that is not a JSON object. Check the BigQuery endpoint.",
+    `BigQuery query (${f.fake.endpoints.bigquery}/projects/${f.fake.dwProjectId}/queries) ` +
+      "answered HTTP 200 with something that is not a JSON object. Check the BigQuery endpoint.",
   );
 });
 

@@ -101,6 +101,10 @@ export class QueryRun {
   ): AsyncGenerator<R[], void, undefined> {
     let current = this.#first;
     this.#first = undefined;
+    const expected = current?.totalRows === undefined
+      ? undefined
+      : Number(current.totalRows);
+    let received = 0;
     const stop = new AbortController(); // a consumer that stops early ends the prefetch
     const signal = this.#settings.signal
       ? AbortSignal.any([this.#settings.signal, stop.signal])
@@ -110,6 +114,19 @@ export class QueryRun {
         const token = current.pageToken;
         const next = token ? this.#page(token, signal) : undefined;
         next?.catch(() => {}); // awaited below; until then not "unhandled"
+        received += current.rows?.length ?? 0;
+        if (!next && expected !== undefined && received < expected) {
+          // A last page short of totalRows would otherwise be silently missing rows.
+          throw new BigQueryError(
+            `BigQuery (${this.#rest.endpoint}) stopped sending rows after ${received} of ` +
+              `${expected}, with no page left to read. Run the query again.`,
+            {
+              code: "bad_response",
+              endpoint: this.#rest.endpoint,
+              jobId: this.#job?.jobId,
+            },
+          );
+        }
         const rows = decode(current.rows ?? []);
         current = undefined;
         yield rows;
@@ -151,8 +168,9 @@ export class QueryRun {
     const job = this.#job;
     if (!job?.jobId) {
       throw new BigQueryError(
-        "BigQuery said the query is not complete but named no job to wait for.",
-        { code: "bad_response" },
+        `BigQuery (${this.#rest.endpoint}) said the query is not complete but named no ` +
+          `job to wait for.`,
+        { code: "bad_response", endpoint: this.#rest.endpoint },
       );
     }
     const { signal, pollIntervalMs } = this.#settings;
@@ -180,8 +198,9 @@ export class QueryRun {
     const job = this.#job;
     if (!job?.jobId) {
       throw new BigQueryError(
-        "BigQuery sent a page token but named no job to read the next page from.",
-        { code: "bad_response" },
+        `BigQuery (${this.#rest.endpoint}) sent a page token but named no job to read the ` +
+          `next page from.`,
+        { code: "bad_response", endpoint: this.#rest.endpoint },
       );
     }
     try {

@@ -48,6 +48,11 @@ export class BigQueryRest {
     this.#options = options;
   }
 
+  /** The BigQuery REST root, for messages about its answers. */
+  get endpoint(): string {
+    return this.#options.endpoint;
+  }
+
   /** Sends `request` and returns the JSON answer; see the module doc. */
   async call<T>(request: RestRequest): Promise<T> {
     const { retry, requestTimeoutMs } = this.#options;
@@ -158,13 +163,12 @@ function parseJson<T>(
   } catch {
     // reported below
   }
+  const endpoint = response.url ? endpointOf(response.url) : undefined;
   throw new BigQueryError(
-    `${request.context.what} answered HTTP ${response.status} with something that is not a JSON object. ` +
-      `Check the BigQuery endpoint.`,
-    {
-      code: "bad_response",
-      status: response.status,
-      endpoint: response.url ? endpointOf(response.url) : undefined,
-    },
+    `${request.context.what}${
+      endpoint ? ` (${endpoint})` : ""
+    } answered HTTP ${response.status} ` +
+      `with something that is not a JSON object. Check the BigQuery endpoint.`,
+    { code: "bad_response", status: response.status, endpoint },
   );
 }

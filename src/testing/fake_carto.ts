@@ -93,7 +93,8 @@ export interface FakeCarto {
   /**
    * Answers the next `times` requests to `route` with `fault` instead of the
    * normal answer: a status with a JSON or text body, or a function of the
-   * Hono context.
+   * request. With `when`, only requests it accepts count (e.g. BigQuery's
+   * page requests and not the query itself).
    */
   failNext(
     route: FakeRoute,
@@ -101,9 +102,15 @@ export interface FakeCarto {
       | { status: number; body?: unknown; headers?: Record<string, string> }
       | FakeFault,
     times?: number,
+    when?: (request: Request) => boolean,
   ): void;
   /** Injects the fault `kind` (see {@linkcode FaultKind}) into the next `times` requests to `route`. */
-  fault(route: FakeRoute, kind: FaultKind, times?: number): void;
+  fault(
+    route: FakeRoute,
+    kind: FaultKind,
+    times?: number,
+    when?: (request: Request) => boolean,
+  ): void;
   /** Makes the next authorization request end with `error=access_denied`. */
   denyNextLogin(description?: string): void;
   /** Makes every CARTO access token issued so far invalid (as after a revocation). */
@@ -159,7 +166,10 @@ export async function startFakeCarto(
   const refreshTokens = new Map<string, { subject: string; org?: string }>();
   const codes = new Map<string, PendingCode>();
   const dwTokens = new Map<string, number>();
-  const faults = new Map<FakeRoute, FakeFault[]>();
+  const faults = new Map<
+    FakeRoute,
+    { respond: FakeFault; when?: (request: Request) => boolean }[]
+  >();
   const requests: RecordedRequest[] = [];
   let denial: string | undefined;
   let origin = "";
@@ -224,13 +234,12 @@ export async function startFakeCarto(
       body: c.req.method === "GET" ? "" : await c.req.text(),
     };
     requests.push(recorded);
-    const fault = route && faults.get(route)?.shift();
-    if (fault) {
-      const { method, headers, body } = recorded;
-      return fault(
-        new Request(c.req.url, { method, headers, body: body || undefined }),
-      );
-    }
+    const queue = route ? faults.get(route) ?? [] : [];
+    const { method, headers, body } = recorded;
+    const request = () =>
+      new Request(c.req.url, { method, headers, body: body || undefined });
+    const index = queue.findIndex((f) => !f.when || f.when(request()));
+    if (index >= 0) return queue.splice(index, 1)[0].respond(request());
     await next();
   });
 
@@ -464,7 +473,7 @@ export async function startFakeCarto(
     requests,
     bigquery,
     count: (route) => requests.filter((r) => r.route === route).length,
-    failNext(route, fault, times = 1) {
+    failNext(route, fault, times = 1, when) {
       const respond: FakeFault = typeof fault === "function" ? fault : () => {
         const body = typeof fault.body === "string"
           ? fault.body
@@ -478,11 +487,11 @@ export async function startFakeCarto(
         });
       };
       const queue = faults.get(route) ?? [];
-      for (let i = 0; i < times; i++) queue.push(respond);
+      for (let i = 0; i < times; i++) queue.push({ respond, when });
       faults.set(route, queue);
     },
-    fault(route, kind, times = 1) {
-      fake.failNext(route, faultHandler(kind, closing.signal), times);
+    fault(route, kind, times = 1, when) {
+      fake.failNext(route, faultHandler(kind, closing.signal), times, when);
     },
     denyNextLogin(description = "The user cancelled the login") {
       denial = description;
