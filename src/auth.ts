@@ -532,6 +532,25 @@ export class CartoAuth {
   }
 
   async #obtain(rejected?: string): Promise<StoredToken> {
+    // Renewals that need no person run under the store's lock (when it has
+    // one), so parallel processes do not stampede the token endpoint or spend
+    // one rotating refresh token twice. A login never holds the lock.
+    const store = this.#store;
+    const renew = () => this.#renewSilently(rejected);
+    const renewed = store?.lock
+      ? await store.lock(this.#mode, renew)
+      : await renew();
+    if (renewed) return renewed;
+    const tokens = await this.#login();
+    // A new login may be another person's: find their account again.
+    if (!this.#apiBaseUrlPinned) {
+      this.#apiBaseUrl = await this.#discover(tokens.accessToken);
+    }
+    return this.#adopt(this.#stored(tokens), true);
+  }
+
+  /** A fresh cached token, or one from client credentials or the refresh token; else `undefined`. */
+  async #renewSilently(rejected?: string): Promise<StoredToken | undefined> {
     const cached = await this.#readCache();
     if (cached && cached.accessToken !== rejected && this.#isFresh(cached)) {
       const known = this.#apiBaseUrl ?? cached.apiBaseUrl;
@@ -541,32 +560,34 @@ export class CartoAuth {
       return this.#adopt(cached, true);
     }
     const refreshToken = this.#token?.refreshToken ?? cached?.refreshToken;
-    let tokens: TokenSet | undefined;
-    let loggedIn = false;
-    if (this.#mode === "m2m") {
-      tokens = await this.#clientCredentials();
-    } else if (refreshToken) {
-      tokens = await this.#refresh(refreshToken);
-    }
-    if (!tokens) {
-      tokens = await this.#login();
-      loggedIn = true;
-    }
-    // A new login may be another person's: find their account again.
-    if (!this.#apiBaseUrlPinned && (loggedIn || !this.#apiBaseUrl)) {
+    const tokens = this.#mode === "m2m"
+      ? await this.#clientCredentials()
+      : refreshToken
+      ? await this.#refresh(refreshToken)
+      : undefined;
+    if (!tokens) return undefined;
+    if (!this.#apiBaseUrl) {
       this.#apiBaseUrl = await this.#discover(tokens.accessToken);
     }
-    return this.#adopt({
+    // A refresh answer without a new refresh token leaves the old one valid.
+    return this.#adopt(
+      this.#stored({
+        ...tokens,
+        refreshToken: tokens.refreshToken ?? refreshToken,
+      }),
+      true,
+    );
+  }
+
+  #stored(tokens: TokenSet): StoredToken {
+    return {
       accessToken: tokens.accessToken,
       expiration: tokens.expiration,
       apiBaseUrl: this.#apiBaseUrl,
-      // A refresh response without a new refresh token keeps the old one valid.
-      refreshToken: this.#mode === "oauth"
-        ? tokens.refreshToken ?? refreshToken
-        : undefined,
+      refreshToken: this.#mode === "oauth" ? tokens.refreshToken : undefined,
       clientId: this.#mode === "m2m" ? this.#options.clientId : undefined,
       org: this.#mode === "oauth" ? this.#options.org : undefined,
-    }, true);
+    };
   }
 
   async #discover(accessToken: string): Promise<string> {

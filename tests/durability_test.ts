@@ -2,7 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, stat } from "node:fs/promises";
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CartoAuth, FileTokenStore, MemoryTokenStore } from "../mod.ts";
@@ -98,4 +106,36 @@ test("10,000 concurrent getAccessToken() calls across two expiries make one toke
     assert.notEqual(tokens[0], first);
     assert.equal(fake.count("token"), expected);
   }
+});
+
+test("the renewal lock: a dead owner's lock is taken over at once, a live one is waited for", async () => {
+  const dir = join(
+    await mkdtemp(join(tmpdir(), "carto-auth-lock-")),
+    ".carto-auth",
+  );
+  const store = new FileTokenStore({ dir });
+  const lockPath = `${store.pathFor("m2m")}.lock`;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+
+  await writeFile(lockPath, "2147483646"); // no such process
+  let started = performance.now();
+  assert.equal(await store.lock("m2m", () => Promise.resolve("ran")), "ran");
+  assert.ok(performance.now() - started < 1000, "not waited for");
+  await assert.rejects(() => stat(lockPath), "released after use");
+
+  await writeFile(lockPath, String(process.pid)); // alive: this process
+  setTimeout(() => rm(lockPath, { force: true }), 300);
+  started = performance.now();
+  await store.lock("m2m", () => Promise.resolve());
+  assert.ok(
+    performance.now() - started >= 250,
+    "waited for the owner to let go",
+  );
+
+  // Whatever fn does, the lock is released.
+  await assert.rejects(
+    () => store.lock("m2m", () => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
+  await assert.rejects(() => stat(lockPath));
 });

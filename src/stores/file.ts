@@ -110,6 +110,28 @@ export class FileTokenStore implements TokenStore {
     }
   }
 
+  /**
+   * Runs `fn` holding `<file>.lock` (created exclusively, holding the
+   * owner's pid), so parallel processes renew one at a time. A lock whose
+   * process is gone, or older than 30 s, is taken over; after waiting 60 s,
+   * or where no lock can be made, `fn` runs anyway: a lock only saves
+   * requests, it never blocks work.
+   */
+  async lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const { fs, path: pathMod } = modules();
+    const lockPath = `${this.pathFor(key)}.lock`;
+    const held = await acquireLock(
+      fs,
+      lockPath,
+      () => this.#ensurePrivateDir(pathMod.dirname(lockPath)),
+    );
+    try {
+      return await fn();
+    } finally {
+      if (held) await fs.rm(lockPath, { force: true }).catch(() => {});
+    }
+  }
+
   /** Removes the file of `key`; no error when it does not exist. */
   async delete(key: string): Promise<void> {
     await modules().fs.rm(this.pathFor(key), { force: true });
@@ -129,6 +151,59 @@ export class FileTokenStore implements TokenStore {
         }); set it to 700.`,
       );
     }
+  }
+}
+
+const LOCK_STALE_MS = 30_000;
+const LOCK_WAIT_MS = 60_000;
+
+/** Creates `path` exclusively; `false` when it gave up (and runs unlocked). */
+async function acquireLock(
+  fs: Fs,
+  path: string,
+  makeDir: () => Promise<void>,
+): Promise<boolean> {
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  try {
+    await makeDir();
+  } catch {
+    return false;
+  }
+  for (;;) {
+    try {
+      await fs.writeFile(path, String(pid), { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") return false;
+    }
+    if (await lockIsAbandoned(fs, path)) {
+      await fs.rm(path, { force: true }).catch(() => {});
+      continue;
+    }
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
+  }
+}
+
+async function lockIsAbandoned(fs: Fs, path: string): Promise<boolean> {
+  const [stat, text] = await Promise.all([
+    fs.stat(path).catch(() => undefined),
+    fs.readFile(path, "utf8").catch(() => ""),
+  ]);
+  if (!stat) return false; // released meanwhile: just try again
+  if (Date.now() - stat.mtimeMs > LOCK_STALE_MS) return true;
+  const pid = Number(text);
+  if (!Number.isInteger(pid) || pid <= 0) return false; // being written
+  try {
+    (globalThis as unknown as {
+      process: { kill(pid: number, signal: number): void };
+    })
+      .process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    // ESRCH: no such process (EPERM means it exists, owned by someone else).
+    return (e as { code?: string }).code === "ESRCH";
   }
 }
 

@@ -37,6 +37,13 @@ export interface TokenStore {
   set(key: string, token: StoredToken): Promise<void>;
   /** Removes the token under `key`; no error when there is none. */
   delete(key: string): Promise<void>;
+  /**
+   * Optional: runs `fn` while no other process renews the token under `key`
+   * (`FileTokenStore` uses a lock file). `CartoAuth` renews under it and reads
+   * the store again first, so only one of many parallel processes asks for a
+   * new token.
+   */
+  lock?<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
 
 /** True when `value` has the shape of a {@linkcode StoredToken}. */
