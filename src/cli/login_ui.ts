@@ -109,31 +109,11 @@ function noBrowserReason(
 
 /** Opens `url` with `command` (split on spaces; `%s` marks where the URL goes), else the system browser. */
 async function launch(url: string, command: string | undefined) {
-  if (!command) {
-    const { openSystemBrowser } = await import("../oauth/browser.ts");
-    return await openSystemBrowser(url);
-  }
+  const { openSystemBrowser, runOpener } = await import("../oauth/browser.ts");
+  if (!command) return await openSystemBrowser(url);
   const words = command.trim().split(/\s+/);
   const args = words.some((w) => w.includes("%s"))
     ? words.map((w) => w.replaceAll("%s", url))
     : [...words, url];
-  const { spawn } = await import("node:child_process");
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(args[0], args.slice(1), { stdio: "ignore" });
-    // A browser that keeps running (no opener in between) counts as opened.
-    const timer = setTimeout(() => {
-      child.unref();
-      resolve();
-    }, 3000);
-    child.once("error", (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      code === 0
-        ? resolve()
-        : reject(new Error(`${args[0]} exited with code ${code}`));
-    });
-  });
+  await runOpener(args[0], args.slice(1));
 }

@@ -64,19 +64,31 @@ export function currentBrowserEnvironment(): BrowserEnvironment {
  * fails, so the caller can print the URL instead.
  */
 export function openSystemBrowser(url: string): Promise<void> {
+  const { platform, env } = currentBrowserEnvironment();
+  const [command, ...args] = openCommand(url, platform, env);
+  return runOpener(command, args, platform === "win32");
+}
+
+/**
+ * Runs a browser opener (`open`, `xdg-open`, a `BROWSER` command). Resolves
+ * when it exits with 0, or is still running after 3 s (a browser started
+ * directly); rejects when it cannot start or fails.
+ */
+export function runOpener(
+  command: string,
+  args: string[],
+  windowsVerbatimArguments = false,
+): Promise<void> {
   const { spawn } = requireBuiltin<ChildProcess>(
     "node:child_process",
     "Opening a browser",
   );
-  const { platform, env } = currentBrowserEnvironment();
-  const [command, ...args] = openCommand(url, platform, env);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: "ignore",
       detached: true,
-      windowsVerbatimArguments: platform === "win32",
+      windowsVerbatimArguments,
     });
-    // Openers return at once; one that lingers is taken as having worked.
     const timer = setTimeout(() => {
       child.unref();
       resolve();
