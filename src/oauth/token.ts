@@ -158,18 +158,11 @@ export function refreshTokenRequest(
   );
 }
 
-/** Validates the answer to {@linkcode refreshTokenRequest}. */
-export function processRefreshTokenResponse(
+/** Validates the answer to {@linkcode refreshTokenRequest} (the same rules as a code exchange). */
+export const processRefreshTokenResponse: (
   endpoints: Endpoints,
   response: Response,
-): Promise<TokenSet> {
-  return processTokenResponse(
-    endpoints,
-    publicClient,
-    response,
-    "Log in again.",
-  );
-}
+) => Promise<TokenSet> = processAuthorizationCodeResponse;
 
 /** Sends the client credentials grant (M2M) and returns the raw response. */
 export function clientCredentialsRequest(
