@@ -10,6 +10,7 @@ import {
   resolveEndpoints,
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
+import { jwtExpiration } from "./jwt.ts";
 import { type HttpOptions, readJson, send } from "./http.ts";
 import {
   type M2MCredentials,
@@ -19,7 +20,6 @@ import {
 import type { OpenBrowser, Prompt } from "./oauth/login.ts";
 import {
   clientCredentialsRequest,
-  jwtExpiration,
   processClientCredentialsResponse,
   processRefreshTokenResponse,
   processRevocationResponse,

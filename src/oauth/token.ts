@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { AUDIENCE, type Endpoints, OAUTH_CLIENT_ID } from "../endpoints.ts";
 import { CredentialsError } from "../errors.ts";
+import { jwtExpiration } from "../jwt.ts";
 import {
   endpointOf,
   httpError,
@@ -98,19 +99,6 @@ export async function processTokenResponse(
     refreshToken: result.refresh_token,
     scope: result.scope,
   };
-}
-
-/** The `exp` claim of a JWT, without verifying it; `undefined` for anything else. */
-export function jwtExpiration(token: string): number | undefined {
-  const payload = token.split(".")[1];
-  if (!payload) return undefined;
-  try {
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
-    const exp = JSON.parse(json)?.exp;
-    return typeof exp === "number" && Number.isFinite(exp) ? exp : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Sends the authorization code grant (PKCE) and returns the raw response. */

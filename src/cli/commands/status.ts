@@ -4,7 +4,8 @@ import { tokenStore } from "../config.ts";
 import { isFresh, type Kind, m2mEnvSet, select } from "../credentials.ts";
 import { EXIT } from "../errors.ts";
 import { env, stdout, style } from "../io.ts";
-import { tokenExpiration, tokenSubject } from "../jwt.ts";
+import { jwtExpiration } from "../../jwt.ts";
+import { tokenSubject } from "../jwt.ts";
 import type { Command } from "../main.ts";
 import { expiryText } from "../time.ts";
 
@@ -85,7 +86,7 @@ export async function collectStatus(
       ? entry(
         {
           accessToken: envToken,
-          expiration: tokenExpiration(envToken) ?? Infinity,
+          expiration: jwtExpiration(envToken) ?? Infinity,
           apiBaseUrl: env("CARTO_API_BASE_URL"),
         },
         now,
