@@ -398,7 +398,10 @@ test("sql shows the SQL API's error (exit 1)", async () => {
   await using s = await m2m();
   const run = await s.q(["sql", "carto_dw", "SELEC 1"]);
   assert.equal(run.code, 1);
-  assert.match(run.stderr, /CARTO SQL API \(.*\/api\/v3\/sql\/carto_dw\/query\) answered HTTP 400 Syntax error/);
+  assert.match(
+    run.stderr,
+    /CARTO SQL API \(.*\/api\/v3\/sql\/carto_dw\/query\) answered HTTP 400 Syntax error/,
+  );
 });
 
 test("sql usage errors: missing connection or SQL", async () => {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BigQueryError, CredentialsError } from "../mod.ts";
+import { BigQueryError } from "../mod.ts";
 import type { FakeResult } from "../src/testing/mod.ts";
 import {
   bigqueryError,
@@ -8,20 +8,12 @@ import {
   dwFixture,
   QUICK,
 } from "./dw_fixture.ts";
+import { rejection } from "./rejection.ts";
 
 const ONE_ROW: FakeResult = {
   schema: [{ name: "n", type: "INTEGER" }],
   rows: [{ f: [{ v: "1" }] }],
 };
-
-async function rejection(promise: Promise<unknown>): Promise<BigQueryError> {
-  const error = await promise.then(() => undefined, (e) => e);
-  assert.ok(
-    error instanceof CredentialsError,
-    `expected an error, got ${error}`,
-  );
-  return error as BigQueryError;
-}
 
 for (const status of [408, 429, 500, 502, 503, 504]) {
   test(`HTTP ${status} is retried with the same requestId`, async () => {
@@ -91,7 +83,7 @@ test("retries are bounded: the last failure is reported with its reason", async 
     bigqueryError(503, "backendError", "Backend error"),
     3,
   );
-  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  const error = await rejection<BigQueryError>(f.dw.query("SELECT 1 AS n"));
   assert.ok(error instanceof BigQueryError);
   assert.equal(error.code, "server_error");
   assert.equal(error.status, 503);
@@ -109,7 +101,7 @@ test("a query error is not retried and shows BigQuery's reason, message and posi
   f.fake.bigquery.setError(sql, {
     message: "Syntax error: Unexpected keyword FROM at [2:6]",
   });
-  const error = await rejection(f.dw.query(sql));
+  const error = await rejection<BigQueryError>(f.dw.query(sql));
   assert.ok(error instanceof BigQueryError);
   assert.equal(error.code, "invalid_input");
   assert.equal(error.status, 400);
@@ -133,7 +125,9 @@ test("a missing table is a notFound error, not retried", async () => {
     message:
       "Not found: Table carto-dw-ac-fake:ds.nope was not found in location US",
   });
-  const error = await rejection(f.dw.query("SELECT * FROM ds.nope"));
+  const error = await rejection<BigQueryError>(
+    f.dw.query("SELECT * FROM ds.nope"),
+  );
   assert.equal(error.code, "invalid_input");
   assert.deepEqual(error.reasons, ["notFound"]);
   assert.equal(
@@ -150,7 +144,9 @@ test("accessDenied says to check the account's access", async () => {
     reason: "accessDenied",
     message: "Access Denied: Table x:y.secret: User does not have permission",
   });
-  const error = await rejection(f.dw.query("SELECT * FROM secret"));
+  const error = await rejection<BigQueryError>(
+    f.dw.query("SELECT * FROM secret"),
+  );
   assert.equal(error.code, "invalid_credentials");
   assert.equal(
     error.message,
@@ -167,7 +163,7 @@ test("a quota error is not retried and says to try later", async () => {
     message:
       "Quota exceeded: Your project exceeded quota for free query bytes scanned",
   });
-  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  const error = await rejection<BigQueryError>(f.dw.query("SELECT 1 AS n"));
   assert.equal(error.code, "server_error");
   assert.deepEqual(error.reasons, ["quotaExceeded"]);
   assert.equal(
@@ -180,7 +176,7 @@ test("a quota error is not retried and says to try later", async () => {
 test("an answer that is not JSON is a bad_response error", async () => {
   await using f = await dwFixture();
   f.fake.failNext("bigquery", { status: 200, body: "<html>proxy</html>" });
-  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  const error = await rejection<BigQueryError>(f.dw.query("SELECT 1 AS n"));
   assert.equal(error.code, "bad_response");
   assert.equal(
     error.message,
@@ -218,7 +214,7 @@ test("a 401 that persists with fresh credentials is invalid_credentials, without
     bigqueryError(401, "authError", "Invalid Credentials"),
     2,
   );
-  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  const error = await rejection<BigQueryError>(f.dw.query("SELECT 1 AS n"));
   assert.equal(error.code, "invalid_credentials");
   assert.equal(error.status, 401);
   assert.equal(
@@ -268,7 +264,7 @@ test("a network failure on every attempt is a BigQueryError saying so", async ()
     fetch: down,
     retry: { ...QUICK.retry, retries: 1 },
   });
-  const error = await rejection(f.dw.query("SELECT 1 AS n"));
+  const error = await rejection<BigQueryError>(f.dw.query("SELECT 1 AS n"));
   assert.ok(error instanceof BigQueryError);
   assert.equal(error.code, "network");
   assert.match(
@@ -283,7 +279,7 @@ test("a request that times out on every attempt reports the timeout", async () =
     retry: { ...QUICK.retry, retries: 1 },
   });
   f.fake.bigquery.setResult("SELECT * FROM slow", ONE_ROW, { delayMs: 300 });
-  const error = await rejection(
+  const error = await rejection<BigQueryError>(
     f.dw.query("SELECT * FROM slow", { timeoutMs: 1 }),
   );
   assert.ok(error instanceof BigQueryError);
@@ -306,7 +302,7 @@ test("aborting while the job runs cancels it (jobs.cancel) and rejects", async (
   });
   await waitFor(() => bigqueryRequests(f.fake).length >= 2); // polling
   controller.abort();
-  const error = await rejection(query);
+  const error = await rejection<BigQueryError>(query);
   const [jobId] = f.fake.bigquery.jobs.keys();
   assert.equal(error.code, "aborted");
   assert.equal(error.jobId, jobId);
@@ -339,7 +335,7 @@ test("aborting during jobs.query rejects at once and cancels the job when BigQue
     signal: controller.signal,
   });
   setTimeout(() => controller.abort(), 30);
-  const error = await rejection(query);
+  const error = await rejection<BigQueryError>(query);
   assert.ok(Date.now() - start < 250, "rejected before jobs.query answered");
   assert.equal(error.code, "aborted");
   assert.equal(error.message, "The query was aborted.");
@@ -350,7 +346,7 @@ test("aborting during jobs.query rejects at once and cancels the job when BigQue
 
 test("an already aborted signal sends nothing", async () => {
   await using f = await dwFixture();
-  const error = await rejection(
+  const error = await rejection<BigQueryError>(
     f.dw.query("SELECT 1 AS n", { signal: AbortSignal.abort() }),
   );
   assert.equal(error.code, "aborted");
@@ -371,7 +367,7 @@ test("aborting queryRows between pages rejects with aborted", async () => {
   await rows.next();
   await rows.next();
   controller.abort();
-  const error = await rejection((async () => {
+  const error = await rejection<BigQueryError>((async () => {
     for await (const _ of rows) { /* drain */ }
   })());
   assert.equal(error.code, "aborted");

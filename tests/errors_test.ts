@@ -5,15 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CartoAuth, CredentialsError } from "../mod.ts";
 import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
-
-async function rejection(promise: Promise<unknown>): Promise<CredentialsError> {
-  const error = await promise.then(() => undefined, (e) => e);
-  assert.ok(
-    error instanceof CredentialsError,
-    `expected a CredentialsError, got ${error}`,
-  );
-  return error;
-}
+import { rejection } from "./rejection.ts";
 
 /** Asserts that nothing secret leaks into an error's message. */
 function assertNoSecrets(error: Error, fake: FakeCarto, ...more: string[]) {

@@ -1,8 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CartoAuth, CredentialsError, MemoryTokenStore } from "../mod.ts";
+import { CartoAuth, MemoryTokenStore } from "../mod.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
 import { runtimeServe } from "../src/runtime/serve.ts";
+import { rejection } from "./rejection.ts";
 
 /** Options for a loopback login driven by the fake's stand-in browser. */
 function loopback(fake: Awaited<ReturnType<typeof startFakeCarto>>) {
@@ -13,15 +14,6 @@ function loopback(fake: Awaited<ReturnType<typeof startFakeCarto>>) {
     useCache: false,
     log: () => {},
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<CredentialsError> {
-  const error = await promise.then(() => undefined, (e) => e);
-  assert.ok(
-    error instanceof CredentialsError,
-    `expected a CredentialsError, got ${error}`,
-  );
-  return error;
 }
 
 test("loopback login: authorize URL carries PKCE S256, audience, client id, state and the loopback redirect", async () => {
