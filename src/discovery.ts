@@ -4,13 +4,7 @@ import {
   normalizeBaseUrl,
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
-import {
-  endpointOf,
-  type HttpOptions,
-  readJson,
-  readText,
-  send,
-} from "./http.ts";
+import { endpointOf, type HttpOptions, readJson, send } from "./http.ts";
 
 /** Where a CARTO account lives. */
 export interface AccountLocation {
@@ -93,7 +87,7 @@ export async function discoverAccount(
   const configUrl = tenantConfigUrl(tenantDomain);
   const configWhat = "CARTO tenant configuration";
   const response = await send(configWhat, configUrl, {}, options.http);
-  const text = await readText(response, configWhat);
+  const text = await response.text();
   const config = response.ok ? await parseYaml(text) : undefined;
   const apis =
     (config as { apis?: { baseUrl?: unknown; workspaceUrl?: unknown } })?.apis;

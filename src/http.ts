@@ -225,34 +225,6 @@ export function sleep(
   });
 }
 
-/** Reads a body as text, turning a timeout or abort while reading into a {@linkcode CredentialsError}. */
-export async function readText(
-  response: Response,
-  what: string,
-): Promise<string> {
-  try {
-    return await response.text();
-  } catch (cause) {
-    const name = (cause as { name?: string })?.name;
-    const endpoint = response.url ? endpointOf(response.url) : undefined;
-    const code: CredentialsErrorCode = name === "TimeoutError"
-      ? "timeout"
-      : name === "AbortError"
-      ? "aborted"
-      : "network";
-    const where = endpoint ? ` (${endpoint})` : "";
-    const verb = code === "timeout"
-      ? "stopped sending its answer in time"
-      : "answer was cut off";
-    return Promise.reject(
-      new CredentialsError(`${what}${where} ${verb}. Try again.`, {
-        code,
-        endpoint,
-      }),
-    );
-  }
-}
-
 /**
  * Reads a JSON object from `response`. A non-2xx status, an HTML page,
  * invalid JSON or a non-object all become a {@linkcode CredentialsError} that
@@ -264,7 +236,8 @@ export async function readJson(
   what: string,
   hint?: string,
 ): Promise<Record<string, unknown>> {
-  const text = await readText(response, what);
+  // Bodies from `send` are already in memory: reading them cannot fail.
+  const text = await response.text();
   if (!response.ok) throw httpError(response, text, what, hint);
   const endpoint = response.url ? endpointOf(response.url) : undefined;
   const where = endpoint ? ` (${endpoint})` : "";

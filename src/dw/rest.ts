@@ -4,7 +4,7 @@
  * answers turned into {@linkcode BigQueryError}s.
  */
 import { CredentialsError } from "../errors.ts";
-import { endpointOf, readText, send } from "../http.ts";
+import { endpointOf, send } from "../http.ts";
 import type { DwCredentialsCache } from "./credentials.ts";
 import {
   BigQueryError,
@@ -83,7 +83,7 @@ export class BigQueryRest {
           timeoutMs: (request.serverWaitMs ?? 0) + requestTimeoutMs,
           retries: 0, // retried here, where BigQuery's reasons are known
         });
-        text = await readText(response, request.context.what);
+        text = await response.text();
       } catch (error) {
         if (!isTransient(error) || attempt >= retries) {
           throw asBigQueryError(error);

@@ -7,7 +7,6 @@ import {
   httpError,
   type HttpOptions,
   readJson,
-  readText,
   send,
 } from "../http.ts";
 
@@ -203,7 +202,7 @@ export async function processRevocationResponse(
   if (response.ok) return;
   throw httpError(
     response,
-    await readText(response, TOKEN_ENDPOINT),
+    await response.text(),
     TOKEN_ENDPOINT,
   );
 }
