@@ -207,7 +207,7 @@ test("a login the person cancels in the browser fails with exit 4 and CARTO's re
     assert.equal(run.code, 4);
     assert.match(
       run.stderr,
-      /CARTO login failed \(access_denied: The user cancelled the login\)/,
+      /\(access_denied: The user cancelled the login\)/,
     );
   } finally {
     cli.kill();

@@ -120,7 +120,7 @@ test("a denied login (error=access_denied) is a CredentialsError with the server
   assert.equal(error.error, "access_denied");
   assert.match(
     error.message,
-    /CARTO login failed \(access_denied: User did not authorize/,
+    /declined .*\(access_denied: User did not authorize/,
   );
   assert.equal(landed, "https://app.carto.com/auth/error");
   assert.equal(fake.count("token"), 0);

@@ -9,6 +9,7 @@ import {
   readJson,
   send,
 } from "../http.ts";
+import { isRefusal, loginServiceError } from "./refusal.ts";
 
 /** A token endpoint's answer, with `expires_in` turned into an absolute time. */
 export interface TokenSet {
@@ -119,11 +120,32 @@ export function authorizationCodeRequest(
   );
 }
 
-/** Validates the answer to {@linkcode authorizationCodeRequest}. */
-export function processAuthorizationCodeResponse(
+/**
+ * Validates the answer to {@linkcode authorizationCodeRequest}. A refusal
+ * (`access_denied`, `invalid_scope`, …) says what was refused instead of
+ * "log in again", which would only be refused again.
+ */
+export async function processAuthorizationCodeResponse(
   endpoints: Endpoints,
   response: Response,
 ): Promise<TokenSet> {
+  if (!response.ok) {
+    const said = await response.clone().json().catch(() => undefined);
+    const error = typeof said?.error === "string" ? said.error : undefined;
+    if (isRefusal(error)) {
+      throw loginServiceError(
+        error,
+        typeof said.error_description === "string"
+          ? said.error_description.slice(0, 300)
+          : undefined,
+        "token",
+        {
+          status: response.status,
+          endpoint: response.url ? endpointOf(response.url) : undefined,
+        },
+      );
+    }
+  }
   return processTokenResponse(
     endpoints,
     publicClient,
