@@ -18,6 +18,12 @@ export interface HttpOptions {
    * soon as the headers arrive, with the body left to stream.
    */
   buffer?: boolean;
+  /**
+   * `false` for a request the server must never get twice (an authorization
+   * code, a rotating refresh token): only failures that show it was not
+   * processed are retried (408, 429, a connection that could not be opened).
+   */
+  idempotent?: boolean;
 }
 
 /** Default per-request timeout. */
@@ -25,6 +31,8 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 /** Default largest response body. */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Answers that say the request was not processed. */
+const UNPROCESSED_STATUS = new Set([408, 429]);
 const MAX_BACKOFF_MS = 5_000;
 
 /** `origin + pathname` of a URL: what error messages show (a query may hold SQL). */
@@ -54,6 +62,8 @@ export async function send(
   const canRepeat = !(init.body instanceof ReadableStream);
   const retries = canRepeat ? options.retries ?? 2 : 0;
   const endpoint = endpointOf(url);
+  const once = options.idempotent === false;
+  const retryable = once ? UNPROCESSED_STATUS : RETRYABLE_STATUS;
   for (let attempt = 0;; attempt++) {
     options.signal?.throwIfAborted?.();
     const timeout = new AbortController();
@@ -90,13 +100,16 @@ export async function send(
         timeoutMs,
         options.signal,
       );
-      if (failure.code !== "network" || attempt >= retries) throw failure;
+      if (
+        failure.code !== "network" || attempt >= retries ||
+        (once && !neverSent(cause))
+      ) throw failure;
       await backoff(attempt, undefined, options.signal);
       continue;
     } finally {
       clearTimeout(timer);
     }
-    if (!RETRYABLE_STATUS.has(response.status) || attempt >= retries) {
+    if (!retryable.has(response.status) || attempt >= retries) {
       return response;
     }
     await backoff(attempt, response.headers.get("retry-after"), options.signal);
@@ -104,6 +117,34 @@ export async function send(
 }
 
 class TooLarge extends Error {}
+
+/** Error codes (Node, Bun) of a connection that was never opened. */
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+/**
+ * Whether a failed `fetch` certainly never sent the request: the connection
+ * could not be opened (refused, no such host). Anything else — a reset, a
+ * timeout — may have reached the server.
+ */
+export function neverSent(cause: unknown): boolean {
+  for (let e = cause, depth = 0; e && depth < 3; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && CONNECT_CODES.has(code)) return true;
+    // Deno: "error sending request …: client error (Connect): …".
+    if (typeof message === "string" && message.includes("(Connect)")) {
+      return true;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 /** The same response with its body read (at most `maxBytes`) into memory. */
 async function buffered(

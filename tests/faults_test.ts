@@ -39,6 +39,11 @@ const CALLS: Record<string, {
   only?: (r: { method: string; url?: string; path?: string }) => boolean;
   /** BigQuery calls are idempotent (requestId, GET), so a timed-out one is tried again. */
   retriesTimeouts?: boolean;
+  /**
+   * A form field that is spent by the request (a login code): never sent
+   * twice, so a lost answer (5xx, reset, timeout) starts a fresh login.
+   */
+  singleUse?: string;
   run(fake: FakeCarto): Promise<unknown>;
 }> = {
   "token (M2M)": {
@@ -50,7 +55,11 @@ const CALLS: Record<string, {
         timeoutMs: TIMEOUT_MS,
       }),
   },
-  "token (login)": { route: "token", run: (fake) => login(fake) },
+  "token (login)": {
+    route: "token",
+    singleUse: "code",
+    run: (fake) => login(fake),
+  },
   "accounts": { route: "accounts", run: (fake) => login(fake) },
   "config.yaml": { route: "config", run: (fake) => login(fake) },
   "org lookup": { route: "orgId", run: (fake) => login(fake, "acme") },
@@ -125,6 +134,22 @@ for (const [name, call] of Object.entries(CALLS)) {
         r.route === call.route && (!call.only || call.only(r))
       ).length;
       const where = `${name} × ${kind}`;
+      if (call.singleUse && (SLOW.has(kind) || TRANSIENT.has(kind))) {
+        const spent = fake.requests.filter((r) =>
+          r.route === call.route
+        )
+          .map((r) => new URLSearchParams(r.body).get(call.singleUse!));
+        assert.equal(outcome, undefined, `${where}: ok, got ${outcome}`);
+        assert.ok(attempts >= 2, `${where}: tried again`);
+        if (kind === "429") {
+          // A 429 was not processed: the same code may go again.
+          row.set(kind, `retried, ok (${attempts} tries)`);
+        } else {
+          assert.equal(new Set(spent).size, spent.length, `${where}: reused`);
+          row.set(kind, `new login, ok (${attempts} tries)`);
+        }
+        continue;
+      }
       if (SLOW.has(kind) && call.retriesTimeouts) {
         assert.equal(
           outcome,

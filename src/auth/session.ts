@@ -5,7 +5,7 @@
  */
 import type { Endpoints } from "../endpoints.ts";
 import type { HttpOptions } from "../http.ts";
-import type { TokenSet } from "../oauth/token.ts";
+import { type TokenSet, UnansweredGrantError } from "../oauth/token.ts";
 import type { StoredToken, TokenStore } from "../stores/types.ts";
 import {
   clientCredentialsToken,
@@ -154,7 +154,7 @@ export class TokenSession implements TokenSource {
         this.#o.clientSecret,
       )
       : refreshToken
-      ? await refreshedToken(this.#grants, refreshToken)
+      ? await this.#refresh(refreshToken)
       : undefined;
     if (!tokens) return undefined;
     if (!this.#apiBaseUrl) {
@@ -168,6 +168,27 @@ export class TokenSession implements TokenSource {
       }),
       true,
     );
+  }
+
+  /** The refresh grant; a refresh token that may be spent without an answer is forgotten. */
+  async #refresh(refreshToken: string): Promise<TokenSet | undefined> {
+    try {
+      return await refreshedToken(this.#grants, refreshToken);
+    } catch (e) {
+      if (e instanceof UnansweredGrantError) {
+        if (this.#token?.refreshToken === refreshToken) {
+          this.#token = { ...this.#token, refreshToken: undefined };
+        }
+        const cached = await this.#readCache();
+        if (cached?.refreshToken === refreshToken) {
+          await this.#o.store?.set(this.#o.mode, {
+            ...cached,
+            refreshToken: undefined,
+          }).catch(() => {});
+        }
+      }
+      throw e;
+    }
   }
 
   #stored(tokens: TokenSet): StoredToken {

@@ -14,6 +14,7 @@ import {
   authorizationCodeRequest,
   processAuthorizationCodeResponse,
   type TokenSet,
+  UnansweredGrantError,
 } from "./token.ts";
 
 /** Plays the browser: opens (or is told about) the authorize URL. */
@@ -51,6 +52,23 @@ export const LOGIN_TIMEOUT_MS = 5 * 60_000;
  * loopback server when a browser can be used, else by pasting the code.
  */
 export async function interactiveLogin(
+  options: InteractiveLoginOptions,
+): Promise<TokenSet> {
+  try {
+    return await authorizeAndExchange(options);
+  } catch (e) {
+    if (!(e instanceof UnansweredGrantError)) throw e;
+    // The code may be spent. The person has just logged in, so a fresh
+    // authorization is quick (the login service remembers them); once.
+    options.log(
+      "The login service did not answer the code exchange; a login code works only once, " +
+        "so the login starts over.",
+    );
+    return await authorizeAndExchange(options);
+  }
+}
+
+async function authorizeAndExchange(
   options: InteractiveLoginOptions,
 ): Promise<TokenSet> {
   const { openBrowser } = options;

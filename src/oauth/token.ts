@@ -6,6 +6,7 @@ import {
   endpointOf,
   httpError,
   type HttpOptions,
+  neverSent,
   readJson,
   send,
 } from "../http.ts";
@@ -43,10 +44,72 @@ export function authorizationServer(
 /** The public client of the interactive login. */
 export const publicClient: oauth.Client = { client_id: OAUTH_CLIENT_ID };
 
-function requestOptions(endpoints: Endpoints, http: HttpOptions = {}) {
+/** What a single-use grant spends: the server accepts it once. */
+type SingleUse = "login code" | "refresh token";
+
+/**
+ * A token request whose answer was lost (a dropped connection, a timeout, a
+ * 5xx) after it may have reached the server: its code or refresh token may
+ * be spent, so it is never sent again. Keeps the `code` of the failure.
+ */
+export class UnansweredGrantError extends CredentialsError {
+  /** What may have been spent. */
+  readonly spent: SingleUse;
+
+  /** Wraps `failure`, the transport error or HTTP error of the attempt. */
+  constructor(spent: SingleUse, failure: CredentialsError) {
+    const todo = spent === "login code"
+      ? "Run the login again."
+      : "It is forgotten: log in again (`carto-auth login`, or CartoAuth.fromOAuth()).";
+    super(
+      `${failure.message} A ${spent} works only once and may already be spent, ` +
+        `so it was not sent again. ${todo}`,
+      {
+        code: failure.code,
+        status: failure.status,
+        endpoint: failure.endpoint,
+        error: failure.error,
+        errorDescription: failure.errorDescription,
+        cause: failure,
+      },
+    );
+    this.spent = spent;
+  }
+}
+
+/** Sends a token request that spends `spent`: never twice (see {@linkcode UnansweredGrantError}). */
+async function sendOnce(
+  spent: SingleUse,
+  url: string,
+  init: RequestInit,
+  http: HttpOptions,
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await send(TOKEN_ENDPOINT, url, init, {
+      ...http,
+      idempotent: false,
+    });
+  } catch (e) {
+    const lost = e instanceof CredentialsError &&
+      (e.code === "timeout" || (e.code === "network" && !neverSent(e.cause)));
+    throw lost ? new UnansweredGrantError(spent, e) : e;
+  }
+  if (response.status < 500) return response;
+  const failure = httpError(response, await response.text(), TOKEN_ENDPOINT);
+  throw new UnansweredGrantError(spent, failure);
+}
+
+function requestOptions(
+  endpoints: Endpoints,
+  http: HttpOptions = {},
+  spent?: SingleUse,
+) {
   return {
     [oauth.customFetch]: (url: string, init: RequestInit) =>
-      send(TOKEN_ENDPOINT, url, init, http),
+      spent
+        ? sendOnce(spent, url, init, http)
+        : send(TOKEN_ENDPOINT, url, init, http),
     // Only the fake CARTO on a loopback host is plain http; endpoints are validated before.
     [oauth.allowInsecureRequests]: endpoints.auth.startsWith("http:"),
     additionalParameters: { audience: AUDIENCE },
@@ -116,7 +179,7 @@ export function authorizationCodeRequest(
     options.callbackParameters,
     options.redirectUri,
     options.codeVerifier,
-    requestOptions(options.endpoints, options.http),
+    requestOptions(options.endpoints, options.http, "login code"),
   );
 }
 
@@ -163,7 +226,7 @@ export function refreshTokenRequest(
     publicClient,
     oauth.None(),
     options.refreshToken,
-    requestOptions(options.endpoints, options.http),
+    requestOptions(options.endpoints, options.http, "refresh token"),
   );
 }
 
