@@ -14,6 +14,7 @@ import {
   revokeRefreshToken,
 } from "./grants.ts";
 import type { Mode } from "./options.ts";
+import { withProcessLock } from "./process_lock.ts";
 import type { TokenSource } from "./transport.ts";
 
 /** What a {@linkcode TokenSession} needs. */
@@ -123,9 +124,14 @@ export class TokenSession implements TokenSource {
     // one), so parallel processes do not stampede the token endpoint or spend
     // one rotating refresh token twice. A login never holds the lock.
     const store = this.#o.store;
+    const key = this.#o.mode;
     const renew = () => this.#renewSilently(rejected);
-    const renewed = store?.lock
-      ? await store.lock(this.#o.mode, renew)
+    const renewed = store
+      ? await withProcessLock(
+        store,
+        key,
+        () => store.lock ? store.lock(key, renew) : renew(),
+      )
       : await renew();
     if (renewed) return renewed;
     const tokens = await this.#o.login();
@@ -146,7 +152,8 @@ export class TokenSession implements TokenSource {
       this.#apiBaseUrl = await this.#discover(cached.accessToken);
       return this.#adopt(cached, true);
     }
-    const refreshToken = this.#token?.refreshToken ?? cached?.refreshToken;
+    // The store's refresh token is the newest: another instance may have rotated ours.
+    const refreshToken = cached?.refreshToken ?? this.#token?.refreshToken;
     const tokens = this.#o.mode === "m2m"
       ? await clientCredentialsToken(
         this.#grants,
