@@ -10,6 +10,7 @@ import {
   readJson,
   send,
 } from "../http.ts";
+import { fetchOnce } from "../runtime/fetch_once.ts";
 import { isRefusal, loginServiceError } from "./refusal.ts";
 
 /** A token endpoint's answer, with `expires_in` turned into an absolute time. */
@@ -88,6 +89,7 @@ async function sendOnce(
   try {
     response = await send(TOKEN_ENDPOINT, url, init, {
       ...http,
+      fetch: http.fetch ?? fetchOnce,
       idempotent: false,
     });
   } catch (e) {
