@@ -45,6 +45,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import Provider, { errors } from "oidc-provider";
 import { AUDIENCE, OAUTH_CLIENT_ID } from "../src/endpoints.ts";
+import { walkLogin } from "./oidc_browser.ts";
 
 /** The part of Koa's context the harness touches. */
 interface KoaContext {
@@ -161,65 +162,8 @@ export async function startOidcProvider(
       server.closeAllConnections();
     });
 
-  const browser: OidcProvider["browser"] = async (url, options = {}) => {
-    const jar = new CookieJar();
-    let next = new URL(url);
-    let init: RequestInit = {};
-    for (let step = 0; step < 20; step++) {
-      if (next.origin !== auth) {
-        // Back at the client: a loopback callback is visited, as a browser would.
-        if (next.hostname !== "localhost") return next.href;
-        const res = await fetch(next, { redirect: "manual" });
-        await res.body?.cancel();
-        return res.headers.get("location") ?? next.href;
-      }
-      const res = await fetch(next, {
-        ...init,
-        redirect: "manual",
-        headers: { ...init.headers as object, cookie: jar.header() },
-      });
-      jar.take(res.headers);
-      const location = res.headers.get("location");
-      if (location) {
-        await res.body?.cancel();
-        next = new URL(location, next);
-        init = {};
-        continue;
-      }
-      const page = await res.text();
-      if (res.status !== 200) {
-        throw new Error(`the login service answered ${res.status}: ${page}`);
-      }
-      const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1];
-      if (!action) {
-        throw new Error(`no form on the page: ${page.slice(0, 500)}`);
-      }
-      const form = new URLSearchParams();
-      const login = /name="login"/.test(page);
-      if (login) {
-        form.set("login", options.user ?? "carto-user");
-        form.set("password", "any");
-      } else if (options.decline) {
-        // The consent page's "[ Cancel ]" link.
-        const abort = /href="([^"]*\/abort)"/.exec(page)?.[1];
-        next = new URL(unescapeHtml(abort!), next);
-        init = {};
-        continue;
-      }
-      for (
-        const [, name, value] of page.matchAll(
-          /<input type="hidden" name="([^"]+)" value="([^"]*)"/g,
-        )
-      ) form.set(name, unescapeHtml(value));
-      next = new URL(unescapeHtml(action), next);
-      init = {
-        method: "POST",
-        body: form.toString(),
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      };
-    }
-    throw new Error("the login did not finish within 20 pages");
-  };
+  const browser: OidcProvider["browser"] = (url, options) =>
+    walkLogin(auth, url, options);
 
   return {
     auth,
@@ -395,33 +339,6 @@ function memoryAdapter(
       return Promise.resolve();
     }
   };
-}
-
-/** Cookies carried by hand between the stand-in browser's requests. */
-class CookieJar {
-  #cookies = new Map<string, string>();
-  take(headers: Headers) {
-    for (const line of headers.getSetCookie()) {
-      const [pair, ...attributes] = line.split(";");
-      const eq = pair.indexOf("=");
-      const name = pair.slice(0, eq).trim();
-      const expired = attributes.some((a) =>
-        /^\s*expires=Thu, 01 Jan 1970/i.test(a) || /^\s*max-age=0\b/i.test(a)
-      );
-      if (expired) this.#cookies.delete(name);
-      else this.#cookies.set(name, pair.slice(eq + 1).trim());
-    }
-  }
-  header(): string {
-    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-  }
-}
-
-function unescapeHtml(text: string): string {
-  return text.replace(/&amp;/g, "&").replace(/&#x2F;/g, "/").replace(
-    /&quot;/g,
-    '"',
-  );
 }
 
 function randomSecret(): string {
