@@ -7,7 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CartoAuth } from "../mod.ts";
+import { CartoAuth, MemoryTokenStore } from "../mod.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
 import { rejection } from "./rejection.ts";
 
@@ -226,4 +226,30 @@ test("a code exchange the token endpoint refuses for the client says whose setti
     /does not allow this client to obtain tokens this way \(unauthorized_client: Grant type 'authorization_code' not allowed for the client\.\)\. This is a setting of the login service/,
   );
   assert.doesNotMatch(error.message, /Log in again/);
+});
+
+test("a refresh the server answers interaction_required hands over to a login instead of failing", async () => {
+  await using fake = await startFakeCarto({ refreshTokens: true });
+  const store = new MemoryTokenStore();
+  let logins = 0;
+  const options = {
+    endpoints: fake.endpoints,
+    redirectPort: 0,
+    store,
+    log: () => {},
+    openBrowser: (url: string) => (logins++, fake.browser(url)),
+  };
+  await CartoAuth.fromOAuth(options);
+  const saved = (await store.get("oauth"))!;
+  await store.set("oauth", { ...saved, expiration: 1 });
+  fake.failNext("token", {
+    status: 400,
+    body: {
+      error: "interaction_required",
+      error_description: "the user must log in again",
+    },
+  });
+  const auth = await CartoAuth.fromOAuth(options);
+  assert.ok(fake.isValidToken(await auth.getAccessToken()));
+  assert.equal(logins, 2);
 });

@@ -53,9 +53,11 @@ export async function refreshedToken(
     const response = await refreshTokenRequest({ ...ctx, refreshToken });
     return await processRefreshTokenResponse(ctx.endpoints, response);
   } catch (e) {
-    if (e instanceof CredentialsError && e.code === "invalid_credentials") {
-      return undefined;
-    }
+    // Refused (or the server wants the person back): a login takes over.
+    if (
+      e instanceof CredentialsError &&
+      (e.code === "invalid_credentials" || e.code === "login_required")
+    ) return undefined;
     throw e;
   }
 }
