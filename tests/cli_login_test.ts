@@ -5,7 +5,9 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { CliProcess, type Setup, setup } from "./cli_helpers.ts";
 
-const AUTHORIZE_URL = /(http:\/\/127\.0\.0\.1:\d+\/auth0\/authorize\?\S+)/;
+/** The URL the CLI prints: a loopback login's one-time start link, or a paste login's authorize URL. */
+const AUTHORIZE_URL =
+  /(http:\/\/(?:localhost:\d+\/start\/|127\.0\.0\.1:\d+\/auth0\/authorize\?)\S+)/;
 
 /** A BROWSER command that writes the URL it is given to a file, as a browser "opening" it. */
 async function recordingBrowser(
@@ -35,7 +37,7 @@ async function cachedOAuth(s: Setup): Promise<Record<string, unknown>> {
   );
 }
 
-test("login runs BROWSER with the authorize URL, waits on the loopback server, and reports who and where", async () => {
+test("login runs BROWSER with the login's start link, waits on the loopback server, and reports who and where", async () => {
   await using s = await setup();
   const browser = await recordingBrowser(s);
   const cli = new CliProcess(
@@ -44,17 +46,19 @@ test("login runs BROWSER with the authorize URL, waits on the loopback server, a
   );
   try {
     const url = await browser.opened();
-    assert.match(url, AUTHORIZE_URL);
-    assert.match(
-      new URL(url).searchParams.get("redirect_uri")!,
-      /^http:\/\/localhost:\d+\/callback\/$/,
-    );
+    // Not the authorize URL: a command line is readable by every local user.
+    assert.match(url, /^http:\/\/localhost:\d+\/start\/[\w-]{43}$/);
     // The URL is printed too, for when the browser does not open.
     await cli.waitFor("stderr", /If it does not open, visit:/);
     assert.ok(cli.stderr.includes(url));
     assert.equal(
       await s.fake.browser(url),
       "https://app.carto.com/auth/success",
+    );
+    const authorize = s.fake.requests.find((r) => r.route === "authorize")!;
+    assert.equal(
+      new URL(authorize.path, s.fake.url).searchParams.get("redirect_uri"),
+      `http://localhost:${new URL(url).port}/callback/`,
     );
     const run = await cli.done;
     assert.equal(run.code, 0, run.stderr);
@@ -222,8 +226,12 @@ test("login --org NAME logs in through the organization, and later commands use 
   );
   try {
     const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
-    assert.equal(new URL(url).searchParams.get("organization"), "org_acme123");
     await s.fake.browser(url);
+    const authorize = s.fake.requests.find((r) => r.route === "authorize")!;
+    assert.equal(
+      new URL(authorize.path, s.fake.url).searchParams.get("organization"),
+      "org_acme123",
+    );
     const run = await cli.done;
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /Organization: +acme/);

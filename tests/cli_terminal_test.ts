@@ -123,9 +123,7 @@ test(
         /Waiting for you to finish logging in in the browser… \(Ctrl-C to cancel\)/,
       );
       assert.match(waiting, /If it does not open, visit:/);
-      const [url] = /http:\/\/127\.0\.0\.1:\d+\/auth0\/authorize\?\S+/.exec(
-        waiting,
-      )!;
+      const [url] = /http:\/\/localhost:\d+\/start\/\S+/.exec(waiting)!;
       await s.fake.browser(url);
       const done = await waitFor(/Saved to: .*\n[$#] $/m);
       assert.doesNotMatch(done, /Waiting for you/);

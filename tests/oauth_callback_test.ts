@@ -30,12 +30,19 @@ async function loopbackAnswer(
     loginTimeoutMs: LOGIN_TIMEOUT_MS,
     log: () => {},
     openBrowser: async (url) => {
-      const q = new URL(url).searchParams;
+      // The start link: its cookie, and the authorize URL's state.
+      const start = await fetch(url, { redirect: "manual" });
+      await start.body?.cancel();
+      const cookie = start.headers.get("set-cookie")!.split(";")[0];
+      const q = new URL(start.headers.get("location")!).searchParams;
       const callback = new URL(q.get("redirect_uri")!);
       for (const [name, value] of Object.entries(answer(q.get("state")!))) {
         for (const v of [value].flat()) callback.searchParams.append(name, v);
       }
-      const res = await fetch(callback, { redirect: "manual" });
+      const res = await fetch(callback, {
+        redirect: "manual",
+        headers: { cookie },
+      });
       await res.body?.cancel();
       page = { status: res.status, location: res.headers.get("location") };
     },
@@ -100,7 +107,7 @@ test("without this login's state, even a foreign issuer is only a stale tab: err
     useCache: false,
     log: () => {},
     openBrowser: async (url) => {
-      const callback = new URL(new URL(url).searchParams.get("redirect_uri")!);
+      const callback = new URL("/callback/", url);
       // Any web page can make a browser load these; none may end the login.
       for (
         const query of [

@@ -5,6 +5,15 @@ import { startFakeCarto } from "../src/testing/mod.ts";
 import { runtimeServe } from "../src/runtime/serve.ts";
 import { rejection } from "./rejection.ts";
 
+/** The authorize URL as the fake CARTO received it (the browser reached it through the start link). */
+function authorizeRequest(
+  fake: Awaited<ReturnType<typeof startFakeCarto>>,
+): URL {
+  const request = fake.requests.find((r) => r.route === "authorize");
+  assert.ok(request, "the browser never reached the authorize endpoint");
+  return new URL(request.path, fake.url);
+}
+
 /** Options for a loopback login driven by the fake's stand-in browser. */
 function loopback(fake: Awaited<ReturnType<typeof startFakeCarto>>) {
   return {
@@ -16,7 +25,7 @@ function loopback(fake: Awaited<ReturnType<typeof startFakeCarto>>) {
   };
 }
 
-test("loopback login: authorize URL carries PKCE S256, audience, client id, state and the loopback redirect", async () => {
+test("loopback login: the browser gets a one-time local link to an authorize URL with PKCE S256, audience, client id, state and the loopback redirect", async () => {
   await using fake = await startFakeCarto();
   let opened = "";
   const auth = await CartoAuth.fromOAuth({
@@ -26,7 +35,8 @@ test("loopback login: authorize URL carries PKCE S256, audience, client id, stat
       await fake.browser(url);
     },
   });
-  const url = new URL(opened);
+  assert.match(opened, /^http:\/\/localhost:\d+\/start\/[A-Za-z0-9_-]{43}$/);
+  const url = authorizeRequest(fake);
   assert.equal(url.origin + url.pathname, `${fake.endpoints.auth}/authorize`);
   const q = url.searchParams;
   assert.equal(q.get("client_id"), "0dxb8HR3ATXCxJiPOJVHsLoHoAtbRX6u");
@@ -37,7 +47,7 @@ test("loopback login: authorize URL carries PKCE S256, audience, client id, stat
   assert.match(q.get("state") ?? "", /^[A-Za-z0-9_-]{20,}$/);
   assert.match(
     q.get("redirect_uri") ?? "",
-    /^http:\/\/localhost:\d+\/callback\/$/,
+    new RegExp(`^http://localhost:${new URL(opened).port}/callback/$`),
   );
   assert.equal(q.has("organization"), false);
   // The fake checks the verifier against the challenge and the redirect URI on exchange.
@@ -74,7 +84,7 @@ test("the loopback server answers 404 elsewhere, refuses a wrong state with a pa
   const auth = await CartoAuth.fromOAuth({
     ...loopback(fake),
     openBrowser: async (url) => {
-      const callback = new URL(new URL(url).searchParams.get("redirect_uri")!);
+      const callback = new URL(url);
       for (
         const path of [
           "/favicon.ico",
@@ -259,31 +269,21 @@ test("paste flow: a URL without scheme or state, as in the Python package's test
 
 test("org by name is resolved to its org_ id and sent as organization", async () => {
   await using fake = await startFakeCarto({ orgs: { acme: "org_acme123" } });
-  let opened = "";
-  await CartoAuth.fromOAuth({
-    ...loopback(fake),
-    org: "acme",
-    openBrowser: async (url) => {
-      opened = url;
-      await fake.browser(url);
-    },
-  });
-  assert.equal(new URL(opened).searchParams.get("organization"), "org_acme123");
+  await CartoAuth.fromOAuth({ ...loopback(fake), org: "acme" });
+  assert.equal(
+    authorizeRequest(fake).searchParams.get("organization"),
+    "org_acme123",
+  );
   assert.equal(fake.count("orgId"), 1);
 });
 
 test("an org_ id is sent as is, without a lookup", async () => {
   await using fake = await startFakeCarto({ orgs: { acme: "org_acme123" } });
-  let opened = "";
-  await CartoAuth.fromOAuth({
-    ...loopback(fake),
-    org: "org_acme123",
-    openBrowser: async (url) => {
-      opened = url;
-      await fake.browser(url);
-    },
-  });
-  assert.equal(new URL(opened).searchParams.get("organization"), "org_acme123");
+  await CartoAuth.fromOAuth({ ...loopback(fake), org: "org_acme123" });
+  assert.equal(
+    authorizeRequest(fake).searchParams.get("organization"),
+    "org_acme123",
+  );
   assert.equal(fake.count("orgId"), 0);
 });
 

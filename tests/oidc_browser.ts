@@ -9,13 +9,15 @@ export interface WalkOptions {
   user?: string;
   /** Cancel on the consent page instead of continuing. */
   decline?: boolean;
+  /** Another name of the provider's origin (in the authorize URL) that is reached at `origin`. */
+  alias?: string;
 }
 
 /**
- * Opens `url` (an authorize URL of the provider at `origin`), signs in,
- * answers the consent page, and resolves with the redirect URI the provider
- * sent the browser to — after visiting it when it is a loopback callback,
- * with the page that callback sent the browser on to.
+ * Opens `url` (a login's start link, or an authorize URL of the provider at
+ * `origin`), signs in, answers the consent page, and resolves with the
+ * redirect URI the provider sent the browser to — after visiting it when it
+ * is a loopback callback, with the page that callback sent the browser on to.
  */
 export async function walkLogin(
   origin: string,
@@ -23,15 +25,27 @@ export async function walkLogin(
   options: WalkOptions = {},
 ): Promise<string> {
   const jar = new CookieJar();
+  // The loopback server's: the login's start link sets a cookie its callback needs.
+  const local = new CookieJar();
   let next = new URL(url);
   let init: RequestInit = {};
   for (let step = 0; step < 20; step++) {
+    if (next.origin === options.alias) {
+      next = new URL(next.href.replace(options.alias, origin));
+    }
     if (next.origin !== origin) {
-      // Back at the client: a loopback callback is visited, as a browser would.
+      // At the client: the start link, or a loopback callback, visited as a browser would.
       if (next.hostname !== "localhost") return next.href;
-      const res = await fetch(next, { redirect: "manual" });
+      const res = await fetch(next, {
+        redirect: "manual",
+        headers: { cookie: local.header() },
+      });
+      local.take(res.headers);
       await res.body?.cancel();
-      return res.headers.get("location") ?? next.href;
+      const location = res.headers.get("location") ?? next.href;
+      if (!next.pathname.startsWith("/start/")) return location;
+      next = new URL(location, next);
+      continue;
     }
     const res = await fetch(next, {
       ...init,

@@ -34,7 +34,8 @@ export interface OAuthOptions extends CommonOptions {
   /**
    * `true` (default) opens the system browser where one can be expected
    * (else the paste flow runs), `false` always pastes, a function plays the
-   * browser (tests, apps with their own UI).
+   * browser (tests, apps with their own UI): it gets the login's one-time
+   * start link, to open in the browser that finishes the login.
    */
   openBrowser?: boolean | OpenBrowser;
   /** Reads the pasted code or URL; default reads the terminal. */

@@ -17,7 +17,10 @@ import {
   UnansweredGrantError,
 } from "./token.ts";
 
-/** Plays the browser: opens (or is told about) the authorize URL. */
+/**
+ * Plays the browser: opens (or is told about) the login's one-time start link
+ * `http://localhost:<port>/start/…`, which leads to the authorize URL.
+ */
 export type OpenBrowser = (url: string) => void | Promise<unknown>;
 /** Asks a person for a line of text; `null` when there is no answer. */
 export type Prompt = (message: string) => Promise<string | null>;
@@ -112,7 +115,7 @@ async function loopbackLogin(
       organization: options.organization,
       state,
     });
-    const url = request.url;
+    const url = receiver.startUrl(request.url);
     const parameters = waitFor(receiver.callback, options);
     // It may settle while the browser is still being opened; it is awaited below.
     parameters.catch(() => {});
@@ -136,6 +139,12 @@ async function loopbackLogin(
   }
 }
 
+/**
+ * The paste flow has no local server to take over: the authorize URL goes
+ * only to the person's terminal (never to a command line), the code comes
+ * back only through their keyboard, and PKCE makes a code useless without
+ * this process's verifier.
+ */
 async function pasteLogin(
   options: InteractiveLoginOptions,
 ): Promise<CodeResult> {

@@ -7,6 +7,14 @@ import {
 import { CredentialsError } from "../errors.ts";
 import type { Handler, Serve, Server } from "../runtime/serve.ts";
 import { validateCallback } from "./authorize.ts";
+import {
+  createLoginStart,
+  foreignCallbackError,
+  type LoginStart,
+} from "./login_start.ts";
+import { page, redirect } from "./pages.ts";
+
+export { escapeHtml } from "./pages.ts";
 
 /** A one-shot server waiting for the browser to come back from the login. */
 export interface LoopbackReceiver {
@@ -14,46 +22,27 @@ export interface LoopbackReceiver {
   readonly redirectUri: string;
   /** Resolves with the validated callback parameters, rejects on `error=…`. */
   readonly callback: Promise<URLSearchParams>;
+  /**
+   * The one-time link to open in the browser, which leads to `authorizeUrl`
+   * (see `login_start.ts`: the authorize URL never goes on a command line).
+   */
+  startUrl(authorizeUrl: string): string;
   /** Stops listening. */
   close(): Promise<void>;
-}
-
-const PAGE_HEADERS = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  // The callback URL holds the code: never send it on as a Referer.
-  "referrer-policy": "no-referrer",
-};
-
-/** Escapes text for HTML. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(status: number, title: string, text: string): Response {
-  const body =
-    `<!doctype html><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
-    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p>`;
-  return new Response(body, { status, headers: PAGE_HEADERS });
-}
-
-function redirect(location: string): Response {
-  return new Response(null, {
-    status: 302,
-    headers: { ...PAGE_HEADERS, location },
-  });
 }
 
 /**
  * The callback's request handler: `GET /callback/` with the right `state`
  * settles the login and sends the browser to CARTO's success (or error) page;
- * a wrong `state` gets an error page and the login keeps waiting; any other
- * path is 404.
+ * a wrong `state` gets an error page and the login keeps waiting; the right
+ * `state` from a browser that did not open the start link (`start.owns`)
+ * ends the login; any other path is 404.
  */
 export function callbackHandler(
   endpoints: Endpoints,
   state: string,
   settle: (result: URLSearchParams | CredentialsError) => void,
+  start: Pick<LoginStart, "owns" | "clearCookie">,
 ): Handler {
   let done = false;
   return (request) => {
@@ -76,13 +65,27 @@ export function callbackHandler(
         );
       }
       done = true;
+      if (!start.owns(request)) return foreign(settle);
       settle(e as CredentialsError);
       return redirect(LOGIN_ERROR_URL);
     }
     done = true;
+    if (!start.owns(request)) return foreign(settle);
     settle(params);
-    return redirect(LOGIN_SUCCESS_URL);
+    return redirect(LOGIN_SUCCESS_URL, { "set-cookie": start.clearCookie() });
   };
+}
+
+function foreign(
+  settle: (result: URLSearchParams | CredentialsError) => void,
+): Response {
+  settle(foreignCallbackError());
+  return page(
+    403,
+    "This browser did not start this login",
+    "The login was stopped: it came back to a browser other than the one that " +
+      "opened the login link. Run the login again.",
+  );
 }
 
 /**
@@ -97,12 +100,31 @@ export async function startLoopbackReceiver(options: {
   serve: Serve;
 }): Promise<LoopbackReceiver> {
   let settle!: (result: URLSearchParams | CredentialsError) => void;
+  let over = false;
   const callback = new Promise<URLSearchParams>((resolve, reject) => {
-    settle = (result) =>
+    settle = (result) => {
+      over = true;
       result instanceof CredentialsError ? reject(result) : resolve(result);
+    };
   });
   callback.catch(() => {}); // handled by whoever awaits it; never unhandled
-  const handler = callbackHandler(options.endpoints, options.state, settle);
+  const start = createLoginStart(settle);
+  const callbackAnswer = callbackHandler(
+    options.endpoints,
+    options.state,
+    settle,
+    start,
+  );
+  const handler: Handler = (request) =>
+    over
+      ? page(
+        410,
+        "This login has ended",
+        "The terminal or program that started it says how it ended.",
+      )
+      : start.handles(request)
+      ? start.answer(request)
+      : callbackAnswer(request);
   const servers: Server[] = [];
   const close = async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
@@ -133,5 +155,11 @@ export async function startLoopbackReceiver(options: {
     }
     throw e;
   }
-  return { redirectUri: loopbackRedirectUri(servers[0].port), callback, close };
+  const port = servers[0].port;
+  return {
+    redirectUri: loopbackRedirectUri(port),
+    callback,
+    startUrl: (authorizeUrl) => start.arm(port, authorizeUrl),
+    close,
+  };
 }

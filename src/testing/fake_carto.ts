@@ -6,6 +6,8 @@ import { runtimeServe } from "../runtime/serve.ts";
 import { type FakeBigQuery, fakeBigQuery } from "./fake_bigquery.ts";
 import { base64url, randomId, sha256Base64url } from "./util.ts";
 import { faultHandler, type FaultKind } from "./faults.ts";
+import { signInPage } from "./sign_in_page.ts";
+import { StandInBrowser } from "./stand_in_browser.ts";
 
 /** The upstream calls whose answers a test can replace with {@linkcode FakeCarto.failNext}. */
 export type FakeRoute =
@@ -47,6 +49,11 @@ export interface FakeCartoOptions {
   orgs?: Record<string, string>;
   /** The DW project id, default `carto-dw-ac-fake`. */
   dwProjectId?: string;
+  /**
+   * Show a sign-in page at `/authorize` (a user name, "Sign in", "Cancel")
+   * instead of approving at once, as a real login service does; default false.
+   */
+  signInPage?: boolean;
 }
 
 /** What an issued CARTO access token stands for. */
@@ -57,6 +64,7 @@ interface IssuedToken {
 }
 
 interface PendingCode {
+  subject: string;
   challenge: string;
   redirectUri: string;
   org?: string;
@@ -120,9 +128,10 @@ export interface FakeCarto {
   /** Whether `token` is a CARTO access token this fake issued and still accepts. */
   isValidToken(token: string): boolean;
   /**
-   * A stand-in browser for `openBrowser`: opens the authorize URL (the fake
-   * approves at once) and follows the redirect to the loopback callback.
-   * Resolves with the URL the callback sent the browser to.
+   * A stand-in browser for `openBrowser`: opens the login's start link,
+   * keeping its cookie, follows it to the authorize URL (the fake approves at
+   * once) and on to the loopback callback. Resolves with the URL the callback
+   * sent the browser to (`""` when it answered with a page).
    */
   browser(url: string): Promise<string>;
   /**
@@ -243,8 +252,11 @@ export async function startFakeCarto(
     await next();
   });
 
-  app.get("/auth0/authorize", (c) => {
-    const q = c.req.query();
+  const authorize = (
+    c: Context,
+    q: Record<string, string>,
+    subject = "auth0|fake-user",
+  ) => {
     const redirectUri = q.redirect_uri ?? "";
     const loopback = /^http:\/\/localhost:\d+\/callback\/$/.test(redirectUri);
     if (!loopback && redirectUri !== PASTE_REDIRECT_URI) {
@@ -274,6 +286,7 @@ export async function startFakeCarto(
     }
     const code = randomId(20);
     codes.set(code, {
+      subject,
       challenge: q.code_challenge,
       redirectUri,
       org: q.organization,
@@ -281,6 +294,20 @@ export async function startFakeCarto(
     });
     back.searchParams.set("code", code);
     return c.redirect(back.href, 302);
+  };
+  app.get(
+    "/auth0/authorize",
+    (c) =>
+      options.signInPage
+        ? c.html(signInPage("/auth0/authorize", c.req.query()))
+        : authorize(c, c.req.query()),
+  );
+  app.post("/auth0/authorize", async (c) => {
+    const { user, action, ...q } = Object.fromEntries(
+      new URLSearchParams(await c.req.text()),
+    );
+    if (action === "cancel") denial = "The user cancelled the login";
+    return authorize(c, q, `auth0|${user || "fake-user"}`);
   });
 
   app.post("/auth0/oauth/token", async (c) => {
@@ -333,7 +360,7 @@ export async function startFakeCarto(
         );
       }
       return c.json(
-        issue("auth0|fake-user", pending.org, options.refreshTokens),
+        issue(pending.subject, pending.org, options.refreshTokens),
       );
     }
     if (grant === "refresh_token") {
@@ -500,10 +527,8 @@ export async function startFakeCarto(
     revokeDwTokens: () => dwTokens.clear(),
     isValidToken,
     async browser(url) {
-      const callback = await approve(url);
-      const answer = await fetch(callback, { redirect: "manual" });
-      await answer.body?.cancel();
-      return answer.headers.get("location") ?? "";
+      const landing = await new StandInBrowser().open(url);
+      return landing.status >= 300 && landing.status < 400 ? landing.url : "";
     },
     async paste(message) {
       const url = /https?:\/\/\S+\/authorize\?\S+/.exec(message)?.[0];

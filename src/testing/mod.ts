@@ -29,6 +29,7 @@ export {
   startFakeCarto,
 } from "./fake_carto.ts";
 export { FAULT_KINDS, type FaultKind } from "./faults.ts";
+export { type BrowserLanding, StandInBrowser } from "./stand_in_browser.ts";
 export type {
   Evaluated,
   FakeBigQuery,
