@@ -4,7 +4,7 @@
  * that executed nothing cannot pass for one that passed.
  *
  *   deno task test            everything
- *   deno task test deno       only the Deno run (also: bun, workerd)
+ *   deno task test deno       only the Deno run (also: bun, browser, workerd)
  */
 import { dirname, join } from "node:path";
 import { mkdtempSync } from "node:fs";
@@ -42,6 +42,19 @@ const steps: Step[] = [
       const fail = /^\s*(\d+) fail$/m.exec(out);
       return pass && fail ? { passed: +pass[1], failed: +fail[1] } : undefined;
     },
+  },
+  {
+    // The login in headless Chromium (tests/browser_*.ts, issue 15): Deno
+    // only, as the slowest part; the names keep them out of the runs above.
+    name: "browser",
+    cmd: [
+      Deno.execPath(),
+      "test",
+      "-A",
+      "tests/browser_login.ts",
+      "tests/browser_cli.ts",
+    ],
+    counts: (out) => steps[0].counts(out),
   },
   {
     // The example worker in workerd (miniflare); its name keeps it out of the runs above.
