@@ -37,49 +37,81 @@ export async function authorizedFetch(
   }
   const body = request.body ? await request.arrayBuffer() : undefined;
   let token = await source.accessToken();
-  let response = await followRedirects(request, body, token, transport);
-  if (response.status === 401) {
-    await response.body?.cancel();
+  let hop = await followRedirects(request, body, token, transport);
+  // Only a 401 to a request that carried the token says the token is bad; a
+  // third party's 401 after a redirect says nothing about it.
+  if (hop.response.status === 401 && hop.tokenSent) {
+    await hop.response.body?.cancel();
     token = await source.renewedAccessToken(token);
-    response = await followRedirects(request, body, token, transport);
+    hop = await followRedirects(request, body, token, transport);
   }
-  return response;
+  return hop.response;
 }
 
-/** Follows redirects by hand so the token never travels to another origin. */
+/** Headers that hold credentials: never sent to another origin (as undici and Deno's fetch do). */
+const CREDENTIAL_HEADERS = ["authorization", "proxy-authorization", "cookie"];
+/** Headers that describe a body: dropped when a redirect turns the request into a GET (Fetch spec). */
+const BODY_HEADERS = [
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-location",
+];
+
+/**
+ * Follows redirects by hand, as the Fetch spec does, with one rule more:
+ * once the chain has left the API's origin the token is not sent again, even
+ * to the API's origin, since the hop that sent it back there is not the API's
+ * word. Only http(s) redirects are followed.
+ */
 async function followRedirects(
   request: Request,
   body: ArrayBuffer | undefined,
   token: string,
   transport: Transport,
-): Promise<Response> {
+): Promise<{ response: Response; tokenSent: boolean }> {
   const origin = new URL(request.url).origin;
-  let url = request.url;
+  const headers = new Headers(request.headers);
+  let url = new URL(request.url);
   let method = request.method;
-  for (let hop = 0; hop < 10; hop++) {
-    const headers = new Headers(request.headers);
-    if (new URL(url).origin === origin) {
-      headers.set("authorization", `Bearer ${token}`);
-    } else headers.delete("authorization");
-    const response = await transport(url, {
+  let withBody = method !== "GET" && method !== "HEAD";
+  let trusted = true;
+  for (let hop = 0; hop < 20; hop++) {
+    trusted &&= url.origin === origin;
+    if (trusted) headers.set("authorization", `Bearer ${token}`);
+    else for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+    const response = await transport(url.href, {
       method,
       headers,
-      body: method === "GET" || method === "HEAD" ? undefined : body,
+      body: withBody ? body : undefined,
       redirect: "manual",
       signal: request.signal,
     });
     const location = response.headers.get("location");
-    if (response.status < 300 || response.status >= 400 || !location) {
-      return response;
+    if (![301, 302, 303, 307, 308].includes(response.status) || !location) {
+      return { response, tokenSent: trusted };
     }
     await response.body?.cancel();
-    url = new URL(location, url).href;
-    if (
-      response.status === 303 || (response.status <= 302 && method === "POST")
-    ) method = "GET";
+    const next = new URL(location, url);
+    if (next.protocol !== "https:" && next.protocol !== "http:") {
+      throw new CredentialsError(
+        `${url.origin} redirected to a ${next.protocol} URL; only http(s) redirects are followed.`,
+        { code: "bad_response", status: response.status },
+      );
+    }
+    const toGet = response.status === 303
+      ? method !== "GET" && method !== "HEAD"
+      : response.status <= 302 && method === "POST";
+    if (toGet) {
+      method = "GET";
+      withBody = false;
+      for (const name of BODY_HEADERS) headers.delete(name);
+    }
+    url = next;
   }
   throw new CredentialsError(
-    `Too many redirects from ${new URL(request.url).origin}.`,
+    `Too many redirects from ${origin}.`,
     { code: "bad_response" },
   );
 }
