@@ -21,15 +21,20 @@ const HOSTNAME =
 
 /**
  * The `config.yaml` URL of a tenant. `tenantDomain` must be a plain host name
- * (no scheme, path, user info or port); only a loopback host (the fake CARTO)
- * may carry a port, and only it is reached over plain http.
+ * (no scheme, path, user info, port or IP address). A loopback host (the fake
+ * CARTO) may carry a port and is reached over plain http, but only when
+ * `loopback` says the accounts service itself is on this machine: the
+ * production service never sends one, and a local port is anyone's.
  */
-export function tenantConfigUrl(tenantDomain: string): string {
-  const loopback = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i.exec(
+export function tenantConfigUrl(
+  tenantDomain: string,
+  loopback = false,
+): string {
+  const local = /^(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/i.exec(
     tenantDomain,
   );
-  if (loopback) return `http://${tenantDomain}/config.yaml`;
-  if (!HOSTNAME.test(tenantDomain) || isLoopbackHost(tenantDomain)) {
+  if (local && loopback) return `http://${tenantDomain}/config.yaml`;
+  if (!isHostName(tenantDomain) || isLoopbackHost(tenantDomain) || local) {
     throw new CredentialsError(
       `The CARTO accounts service gave a tenant_domain that is not a host name ` +
         `(${
@@ -39,6 +44,15 @@ export function tenantConfigUrl(tenantDomain: string): string {
     );
   }
   return `https://${tenantDomain}/config.yaml`;
+}
+
+/**
+ * A DNS name, not an address: URL parsers read a host whose last label is a
+ * number (`169.254.169.254`, `2130706433`, `0x7f000001`, `1.0x7f`) as IPv4.
+ */
+function isHostName(host: string): boolean {
+  const lastLabel = host.slice(host.lastIndexOf(".") + 1);
+  return HOSTNAME.test(host) && !/^(\d+|0x[0-9a-f]*)$/i.test(lastLabel);
 }
 
 /**
@@ -84,7 +98,8 @@ export async function discoverAccount(
       { code: "bad_response", endpoint: accountsUrl },
     );
   }
-  const configUrl = tenantConfigUrl(tenantDomain);
+  const loopback = isLoopbackHost(new URL(accountsUrl).hostname);
+  const configUrl = tenantConfigUrl(tenantDomain, loopback);
   const configWhat = "CARTO tenant configuration";
   const response = await send(configWhat, configUrl, {}, options.http);
   const text = await response.text();
@@ -100,11 +115,20 @@ export async function discoverAccount(
       { code: "bad_response", status: response.status, endpoint: configUrl },
     );
   }
+  const apiBaseUrl = normalizeBaseUrl(
+    apis.baseUrl,
+    "apis.baseUrl of the tenant configuration",
+  );
+  if (!loopback && isLoopbackHost(new URL(apiBaseUrl).hostname)) {
+    throw new CredentialsError(
+      `${configWhat} (${configUrl}) gave a local apis.baseUrl (${
+        new URL(apiBaseUrl).origin
+      }). Pass apiBaseUrl to skip discovery.`,
+      { code: "bad_response", endpoint: configUrl },
+    );
+  }
   return {
-    apiBaseUrl: normalizeBaseUrl(
-      apis.baseUrl,
-      "apis.baseUrl of the tenant configuration",
-    ),
+    apiBaseUrl,
     tenantDomain,
     workspaceUrl: typeof apis.workspaceUrl === "string"
       ? apis.workspaceUrl

@@ -95,7 +95,7 @@ export async function send(
       }
       const failure = transportError(
         what,
-        endpoint,
+        String(url),
         cause,
         timeoutMs,
         options.signal,
@@ -146,6 +146,29 @@ export function neverSent(cause: unknown): boolean {
   return false;
 }
 
+/**
+ * A copy of a transport error and its causes in which no URL keeps its query:
+ * runtimes put the request URL in them (Deno in `cause.cause`, Bun in
+ * `path`), and a query may hold SQL. Only name, message, code and stack are kept.
+ */
+function withoutQuery(error: unknown, url: string, depth = 0): unknown {
+  const scrub = (text: string) =>
+    text.replaceAll(url, endpointOf(url))
+      .replace(/(\bhttps?:\/\/[^\s?#"'<>]*)[?#][^\s"'<>]*/gi, "$1");
+  if (!(error instanceof Error)) return scrub(String(error));
+  const copy = new (error instanceof TypeError ? TypeError : Error)(
+    scrub(error.message),
+    error.cause === undefined || depth > 3
+      ? undefined
+      : { cause: withoutQuery(error.cause, url, depth + 1) },
+  );
+  copy.name = error.name;
+  copy.stack = scrub(error.stack ?? "");
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") Object.assign(copy, { code });
+  return copy;
+}
+
 /** The same response with its body read (at most `maxBytes`) into memory. */
 async function buffered(
   response: Response,
@@ -192,11 +215,12 @@ function formatBytes(n: number): string {
 
 function transportError(
   what: string,
-  endpoint: string,
+  url: string,
   cause: unknown,
   timeoutMs: number,
   callerSignal?: AbortSignal,
 ): CredentialsError {
+  const endpoint = endpointOf(url);
   if (callerSignal?.aborted) {
     return new CredentialsError(`Request to ${what} was aborted.`, {
       code: "aborted",
@@ -214,12 +238,13 @@ function transportError(
       { code: "timeout", endpoint },
     );
   }
-  const reason = cause instanceof Error
-    ? (cause.message || cause.name)
-    : String(cause);
+  const scrubbed = withoutQuery(cause, url);
+  const reason = scrubbed instanceof Error
+    ? (scrubbed.message || scrubbed.name)
+    : String(scrubbed);
   return new CredentialsError(
     `Could not reach ${what} (${endpoint}): ${reason}. Check your network connection.`,
-    { code: "network", endpoint, cause },
+    { code: "network", endpoint, cause: scrubbed },
   );
 }
 
