@@ -3,7 +3,7 @@
  * cached, and how it is renewed — once for all concurrent callers, under the
  * store's lock when it has one.
  */
-import type { Endpoints } from "../endpoints.ts";
+import { type Endpoints, normalizeBaseUrl } from "../endpoints.ts";
 import type { HttpOptions } from "../http.ts";
 import { type TokenSet, UnansweredGrantError } from "../oauth/token.ts";
 import type { StoredToken, TokenStore } from "../stores/types.ts";
@@ -235,6 +235,20 @@ export class TokenSession implements TokenSource {
     const store = this.#o.store;
     if (!store) return undefined;
     const cached = await store.get(this.#o.mode).catch(() => undefined);
-    return cached && this.#matches(cached) ? cached : undefined;
+    if (!cached || !this.#matches(cached)) return undefined;
+    if (!cached.apiBaseUrl) return cached;
+    // The cache gets the checks of the apiBaseUrl option: the token goes there.
+    try {
+      const what = "The api_base_url of the cached token";
+      return {
+        ...cached,
+        apiBaseUrl: normalizeBaseUrl(cached.apiBaseUrl, what),
+      };
+    } catch (e) {
+      this.#o.log(
+        `carto-auth: ignoring the cached token. ${(e as Error).message}`,
+      );
+      return undefined;
+    }
   }
 }

@@ -16,6 +16,10 @@ interface Runtime {
   Deno?: {
     env: { get(name: string): string | undefined };
     readTextFile(path: string): Promise<string>;
+    lstat(
+      path: string,
+    ): Promise<{ isFile: boolean; size: number; uid: number | null }>;
+    uid(): number | null;
     stdout: { writeSync(bytes: Uint8Array): number };
   };
   Bun?: {
@@ -27,6 +31,7 @@ interface Runtime {
     env: Record<string, string | undefined>;
     platform: string;
     getBuiltinModule?(id: string): unknown;
+    getuid?(): number;
     stdout: { write(text: string, done: () => void): void };
   };
 }
@@ -43,8 +48,17 @@ function env(name: string): string | undefined {
   return value === "" ? undefined : value;
 }
 
+/**
+ * The text of `path` when it is a regular file of this user under 64 KiB and
+ * not a link; anything else (a FIFO would hang the read) is left to
+ * `FileTokenStore`, which says what is wrong with it.
+ */
 async function readText(path: string): Promise<string | undefined> {
   try {
+    const info = rt.Deno ? await rt.Deno.lstat(path) : nodeLstat(path);
+    const uid = rt.Deno ? rt.Deno.uid() : rt.process?.getuid?.();
+    if (!info?.isFile || info.size > 65536) return undefined;
+    if (uid != null && info.uid !== uid) return undefined;
     if (rt.Deno) return await rt.Deno.readTextFile(path);
     if (rt.Bun) return await rt.Bun.file(path).text();
     const fs = rt.process?.getBuiltinModule?.("node:fs/promises") as
@@ -54,6 +68,14 @@ async function readText(path: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+function nodeLstat(path: string) {
+  const fs = rt.process?.getBuiltinModule?.("node:fs") as
+    | typeof import("node:fs")
+    | undefined;
+  const stat = fs?.lstatSync(path);
+  return stat && { isFile: stat.isFile(), size: stat.size, uid: stat.uid };
 }
 
 async function write(text: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { CredentialsError } from "../errors.ts";
 import { nodeBuiltin } from "../runtime/builtins.ts";
 import type { StoredToken, TokenStore } from "./types.ts";
+import { DEFAULT_LOCK_TIMEOUT_MS, withFileLock } from "./file_lock.ts";
+import { currentUid, readPrivateFile } from "./private_file.ts";
 
 type Fs = typeof import("node:fs/promises");
 type Path = typeof import("node:path");
@@ -14,7 +16,15 @@ export interface FileTokenStoreOptions {
   dir?: string;
   /** Called with a warning (loose permissions, a bad file set aside); default `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * The longest wait for another process's renewal under {@linkcode FileTokenStore.lock},
+   * default 2 minutes; then a `CredentialsError` with code `timeout`.
+   */
+  lockTimeoutMs?: number;
 }
+
+/** Token files hold a few kilobytes; anything far larger is not one. */
+const MAX_FILE_BYTES = 64 * 1024;
 
 /**
  * Keeps tokens in the files of the Python `carto-auth` package,
@@ -22,7 +32,9 @@ export interface FileTokenStoreOptions {
  * by either is used by the other. Writes are atomic (temporary file, then
  * rename), the folder is 0700 and the file 0600. A file that cannot be read
  * or parsed counts as "no token"; it is set aside as `<file>.invalid` when a
- * new token replaces it.
+ * new token replaces it. Only a regular file of the current user, under
+ * 64 KiB, is read, without following a symbolic link; anything else is
+ * ignored with a warning that says why.
  *
  * Python writes `expiration` with `datetime.utcnow().timestamp()`, which is
  * off by the machine's UTC offset unless `TZ=UTC`. Files without this
@@ -44,12 +56,20 @@ export class FileTokenStore implements TokenStore {
   readonly #dir?: string;
   readonly #warn: (message: string) => void;
   readonly #invalid = new Set<string>();
+  readonly #warned = new Set<string>();
+  readonly #lockTimeoutMs: number;
 
   /** A store over `options.path`, or over `token_<key>.json` in `options.dir`. */
   constructor(options: FileTokenStoreOptions = {}) {
     this.#path = options.path;
     this.#dir = options.dir;
-    this.#warn = options.onWarning ?? ((m) => console.warn(m));
+    const warn = options.onWarning ?? ((m) => console.warn(m));
+    // Once per message: a renewal reads the file more than once.
+    this.#warn = (m) => {
+      if (!this.#warned.has(m)) warn(m);
+      this.#warned.add(m);
+    };
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   }
 
   /** The file that holds the token under `key`. */
@@ -62,16 +82,20 @@ export class FileTokenStore implements TokenStore {
     );
   }
 
-  /** Reads the token under `key`; a missing, unreadable or invalid file gives `undefined`. */
+  /**
+   * Reads the token under `key`; a missing, unreadable or invalid file gives
+   * `undefined` (with a warning saying why, when it exists but cannot be read).
+   */
   async get(key: string): Promise<StoredToken | undefined> {
     const path = this.pathFor(key);
-    let text: string;
-    try {
-      text = await modules().fs.readFile(path, "utf8");
-    } catch {
-      return undefined;
+    const read = await readPrivateFile(modules().fs, path, MAX_FILE_BYTES);
+    if (read.kind === "refused") {
+      this.#warn(
+        `carto-auth: ignoring the token cache ${path}: ${read.problem}.`,
+      );
     }
-    const token = parseTokenFile(text);
+    if (read.kind !== "read") return undefined;
+    const token = parseTokenFile(read.text);
     if (token) this.#invalid.delete(path);
     else this.#invalid.add(path);
     return token;
@@ -111,25 +135,24 @@ export class FileTokenStore implements TokenStore {
   }
 
   /**
-   * Runs `fn` holding `<file>.lock` (created exclusively, holding the
-   * owner's pid), so parallel processes renew one at a time. A lock whose
-   * process is gone, or older than 30 s, is taken over; after waiting 60 s,
-   * or where no lock can be made, `fn` runs anyway: a lock only saves
-   * requests, it never blocks work.
+   * Runs `fn` holding `<file>.lock` (created exclusively, naming the owner's
+   * pid and host), so parallel processes renew one at a time. The holder
+   * refreshes the lock's mtime while it lives. A lock is taken over only when
+   * its process is gone (same host) or its mtime has not moved for 10 s
+   * (another host sharing the folder); a live holder keeps it however long
+   * its renewal takes. Waiting ends after `lockTimeoutMs` with a
+   * `CredentialsError` (code `timeout`); where no lock can be made (read-only
+   * folder, full disk) `fn` runs without one.
    */
-  async lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const { fs, path: pathMod } = modules();
+  lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const { fs, os, path: pathMod } = modules();
     const lockPath = `${this.pathFor(key)}.lock`;
-    const held = await acquireLock(
+    return withFileLock(lockPath, fn, {
       fs,
-      lockPath,
-      () => this.#ensurePrivateDir(pathMod.dirname(lockPath)),
-    );
-    try {
-      return await fn();
-    } finally {
-      if (held) await fs.rm(lockPath, { force: true }).catch(() => {});
-    }
+      hostname: os.hostname(),
+      makeDir: () => this.#ensurePrivateDir(pathMod.dirname(lockPath)),
+      timeoutMs: this.#lockTimeoutMs,
+    });
   }
 
   /** Removes the file of `key`; no error when it does not exist. */
@@ -142,68 +165,23 @@ export class FileTokenStore implements TokenStore {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
     if (isWindows()) return;
     const stat = await fs.stat(dir);
-    // Only the folder this library owns is tightened; a custom cacheFilepath may sit anywhere.
-    if ((stat.mode & 0o077) !== 0 && !this.#path) {
-      await fs.chmod(dir, 0o700);
+    // A custom cacheFilepath may sit anywhere; only the cache folder is tightened.
+    if ((stat.mode & 0o077) === 0 || this.#path) return;
+    const mode = (stat.mode & 0o7777).toString(8);
+    const uid = currentUid();
+    if ((uid !== undefined && stat.uid !== uid) || (stat.mode & 0o1000)) {
+      // Not ours, or shared on purpose (sticky, like /tmp): changing its
+      // mode would break it for others. Token files stay 0600 in it.
       this.#warn(
-        `carto-auth: ${dir} was readable by others (mode ${
-          (stat.mode & 0o777).toString(8)
-        }); set it to 700.`,
+        `carto-auth: ${dir} is shared with other users (mode ${mode}, owner uid ${stat.uid}); ` +
+          `left as it is. Keep the token cache in a folder of your own (CARTO_AUTH_CACHE_DIR).`,
       );
+      return;
     }
-  }
-}
-
-const LOCK_STALE_MS = 30_000;
-const LOCK_WAIT_MS = 60_000;
-
-/** Creates `path` exclusively; `false` when it gave up (and runs unlocked). */
-async function acquireLock(
-  fs: Fs,
-  path: string,
-  makeDir: () => Promise<void>,
-): Promise<boolean> {
-  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  try {
-    await makeDir();
-  } catch {
-    return false;
-  }
-  for (;;) {
-    try {
-      await fs.writeFile(path, String(pid), { flag: "wx", mode: 0o600 });
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") return false;
-    }
-    if (await lockIsAbandoned(fs, path)) {
-      await fs.rm(path, { force: true }).catch(() => {});
-      continue;
-    }
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20 + Math.random() * 30));
-  }
-}
-
-async function lockIsAbandoned(fs: Fs, path: string): Promise<boolean> {
-  const [stat, text] = await Promise.all([
-    fs.stat(path).catch(() => undefined),
-    fs.readFile(path, "utf8").catch(() => ""),
-  ]);
-  if (!stat) return false; // released meanwhile: just try again
-  if (Date.now() - stat.mtimeMs > LOCK_STALE_MS) return true;
-  const pid = Number(text);
-  if (!Number.isInteger(pid) || pid <= 0) return false; // being written
-  try {
-    (globalThis as unknown as {
-      process: { kill(pid: number, signal: number): void };
-    })
-      .process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    // ESRCH: no such process (EPERM means it exists, owned by someone else).
-    return (e as { code?: string }).code === "ESRCH";
+    await fs.chmod(dir, 0o700);
+    this.#warn(
+      `carto-auth: ${dir} was readable by others (mode ${mode}); set it to 700.`,
+    );
   }
 }
 

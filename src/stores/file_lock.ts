@@ -1,0 +1,205 @@
+/**
+ * An exclusive lock file for renewals shared by processes: created with
+ * O_EXCL and holding its owner (pid, host), kept alive by its holder (the
+ * mtime is refreshed, as proper-lockfile does), taken over only from an owner
+ * that is gone, and waited for at most a bounded time.
+ */
+import { CredentialsError } from "../errors.ts";
+import { sleep } from "../http.ts";
+import { readPrivateFile } from "./private_file.ts";
+
+type Fs = typeof import("node:fs/promises");
+
+/** How often the holder refreshes the lock's mtime. */
+const REFRESH_MS = 2_000;
+/** A lock of another host whose mtime is older than this has lost its holder. */
+const STALE_MS = 10_000;
+/** A lock file without an owner is one whose writer died between create and write. */
+const UNWRITTEN_MS = 1_000;
+/** Default bound on the wait for another process's renewal: beyond its own timeouts and retries. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
+
+/** What {@linkcode withFileLock} needs. */
+export interface FileLockOptions {
+  fs: Fs;
+  /** This machine's name: a pid says nothing about a process of another host. */
+  hostname: string;
+  /** Creates the lock's folder; a failure runs `fn` without the lock. */
+  makeDir: () => Promise<void>;
+  /** The longest wait for another holder; then a `CredentialsError` (code `timeout`). */
+  timeoutMs?: number;
+}
+
+interface Owner {
+  pid: number;
+  host?: string;
+}
+
+/**
+ * Runs `fn` holding the lock file `path`. Where no lock can be made (a
+ * read-only folder, a full disk), `fn` runs without it: a lock that cannot
+ * exist is held by no one else either.
+ *
+ * @example
+ * ```ts ignore
+ * await withFileLock(`${tokenPath}.lock`, () => renew(), { fs, hostname, makeDir });
+ * ```
+ */
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  options: FileLockOptions,
+): Promise<T> {
+  const { fs } = options;
+  const me = JSON.stringify({
+    pid: processId(),
+    host: options.hostname,
+    id: crypto.randomUUID(),
+  });
+  const held = await acquire(path, me, options);
+  const heartbeat = held
+    ? setInterval(() => {
+      const now = new Date();
+      fs.utimes(path, now, now).catch(() => {});
+    }, REFRESH_MS)
+    : undefined;
+  try {
+    return await fn();
+  } finally {
+    clearInterval(heartbeat);
+    if (held) {
+      const read = await readPrivateFile(fs, path, 4096);
+      // Only our own lock: after a takeover the file is someone else's.
+      if (read.kind === "read" && read.text === me) {
+        await fs.rm(path, { force: true }).catch(() => {});
+      }
+    }
+  }
+}
+
+/** `true` once `path` holds `me`; `false` when no lock can be made here. */
+async function acquire(
+  path: string,
+  me: string,
+  options: FileLockOptions,
+): Promise<boolean> {
+  const { fs } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await options.makeDir();
+  } catch {
+    return false;
+  }
+  let pause = 10;
+  for (;;) {
+    try {
+      await fs.writeFile(path, me, { flag: "wx", mode: 0o600 });
+      return true;
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") {
+        // Created but not written (a full disk): leave no ownerless lock behind.
+        await fs.rm(path, { force: true }).catch(() => {});
+        return false;
+      }
+    }
+    const read = await readPrivateFile(fs, path, 4096);
+    if (read.kind === "missing") continue;
+    if (read.kind === "refused") {
+      // Not a lock this library made (a FIFO, a link, another user's file).
+      await fs.rm(path, { force: true }).catch((cause) => {
+        throw new CredentialsError(
+          `The renewal lock ${path} cannot be used: ${read.problem}.`,
+          { code: "invalid_input", cause },
+        );
+      });
+      continue;
+    }
+    const owner = parseOwner(read.text);
+    if (
+      isAbandoned(owner, Date.now() - read.mtimeMs, options.hostname) &&
+      await removeIfUnchanged(fs, path, read)
+    ) continue;
+    if (Date.now() >= deadline) {
+      throw lockTimeout(path, owner, timeoutMs, options.hostname);
+    }
+    await sleep(pause * (0.5 + Math.random()), undefined, () => new Error());
+    // Back off: hundreds of waiting processes must not poll a busy machine.
+    pause = Math.min(500, pause * 1.5);
+  }
+}
+
+/** Removes the lock judged abandoned unless it changed meanwhile; `false` when it could not. */
+async function removeIfUnchanged(
+  fs: Fs,
+  path: string,
+  judged: { mtimeMs: number; ino: number },
+): Promise<boolean> {
+  const now = await fs.lstat(path).catch(() => undefined);
+  if (now?.ino !== judged.ino || now.mtimeMs !== judged.mtimeMs) return true;
+  return await fs.rm(path).then(() => true, () => false);
+}
+
+function isAbandoned(
+  owner: Owner | undefined,
+  ageMs: number,
+  hostname: string,
+): boolean {
+  if (!owner) return ageMs > UNWRITTEN_MS;
+  if (owner.host !== undefined && owner.host !== hostname) {
+    return ageMs > STALE_MS; // its holder refreshes the mtime while it lives
+  }
+  // On this machine the process itself says whether the holder lives,
+  // however long its renewal takes.
+  return !isAlive(owner.pid);
+}
+
+/** The owner of a lock: `{"pid","host"}`, or a bare pid (written by 0.1, on this host). */
+function parseOwner(text: string): Owner | undefined {
+  if (/^[1-9]\d*$/.test(text)) return { pid: Number(text) };
+  try {
+    const o = JSON.parse(text);
+    if (Number.isInteger(o?.pid) && o.pid > 0 && typeof o.host === "string") {
+      return { pid: o.pid, host: o.host };
+    }
+  } catch {
+    // Not an owner: an unwritten or foreign file.
+  }
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    (globalThis as unknown as {
+      process: { kill(pid: number, signal: number): void };
+    }).process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // ESRCH: no such process (EPERM means it exists, owned by someone else).
+    return (e as { code?: string }).code !== "ESRCH";
+  }
+}
+
+function processId(): number {
+  return (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+}
+
+function lockTimeout(
+  path: string,
+  owner: Owner | undefined,
+  timeoutMs: number,
+  hostname: string,
+): CredentialsError {
+  const who = owner
+    ? `Process ${owner.pid}${
+      owner.host && owner.host !== hostname ? ` on ${owner.host}` : ""
+    }`
+    : "Another process";
+  return new CredentialsError(
+    `${who} has been renewing the CARTO token for more than ${
+      timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`
+    } and still holds ${path}. ` +
+      `Try again; if that process is stuck, end it or delete ${path}.`,
+    { code: "timeout" },
+  );
+}
