@@ -3,13 +3,26 @@ import { addressInUse, type Serve } from "./serve.ts";
 
 type Http = typeof import("node:http");
 
+/**
+ * The largest request body read into memory: these servers take a login
+ * callback or a test's API call, never an upload (Bun answers 413 too).
+ */
+export const MAX_BODY_BYTES = 1 << 20;
+
 /** {@linkcode Serve} on `node:http`, converting to and from `Request`/`Response`. */
 export const serve: Serve = ({ hostname, port }, handler) => {
   const http = requireBuiltin<Http>("node:http", "A local HTTP server");
   const server = http.createServer(async (req, res) => {
     try {
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of req) chunks.push(chunk);
+      const chunks = await readBody(req);
+      if (!chunks) {
+        // Answer, then discard what still comes for a moment: closing with
+        // unread data would reset the connection before the client reads the 413.
+        req.resume();
+        res.writeHead(413, { connection: "close" }).end();
+        setTimeout(() => req.socket.destroy(), 2000).unref();
+        return;
+      }
       const hasBody = req.method !== "GET" && req.method !== "HEAD";
       const headers = new Headers();
       for (const [name, value] of Object.entries(req.headers)) {
@@ -58,6 +71,28 @@ export const serve: Serve = ({ hostname, port }, handler) => {
     });
   });
 };
+
+/** The body's chunks; `undefined` once it passes {@linkcode MAX_BODY_BYTES}, the rest unread. */
+function readBody(
+  req: import("node:http").IncomingMessage,
+): Promise<Uint8Array[] | undefined> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) {
+      return resolve(undefined);
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    req.on("data", (chunk: Uint8Array) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.pause();
+      req.removeAllListeners("data");
+      resolve(undefined);
+    });
+    req.on("end", () => resolve(chunks));
+    req.on("error", reject);
+  });
+}
 
 function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
