@@ -22,7 +22,13 @@ import { startWorker, tokensKV } from "../tests/worker_miniflare.ts";
 
 const requests = Number(Deno.args[0] ?? 1000);
 const samples = Number(Deno.args[1] ?? 1500);
-const path = `/sql/carto_dw?q=${encodeURIComponent("SELECT 1 AS n")}`;
+const path = "/sql/carto_dw";
+/** The route's request: the query in a JSON POST body. */
+const request = () => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ q: "SELECT 1 AS n" }),
+});
 const now = () => Math.floor(Date.now() / 1000);
 
 await using fake = await startFakeCarto();
@@ -44,6 +50,7 @@ async function burst(instances: Miniflare[], total: number) {
     Array.from({ length: total }, async (_, i) => {
       const res = await instances[i % instances.length].dispatchFetch(
         `http://worker.test${path}`,
+        request(),
       );
       await res.arrayBuffer();
       return res.status;
@@ -79,7 +86,9 @@ console.log(
 
 console.log(`\n# warm path: ${samples} sequential requests each, interleaved`);
 const withAuth = await startWorker(fake, { build: minified });
-await withAuth.dispatchFetch(`http://worker.test${path}`).then((r) => r.text());
+await withAuth.dispatchFetch(`http://worker.test${path}`, request()).then((r) =>
+  r.text()
+);
 const token =
   JSON.parse((await (await tokensKV(withAuth)).get("carto-auth:m2m"))!)
     .accessToken;
@@ -94,7 +103,7 @@ const noAuth = await startWorker(fake, {
 
 async function timeOne(mf: Miniflare): Promise<number> {
   const t0 = performance.now();
-  const res = await mf.dispatchFetch(`http://worker.test${path}`);
+  const res = await mf.dispatchFetch(`http://worker.test${path}`, request());
   await res.arrayBuffer();
   if (res.status !== 200) throw new Error(`status ${res.status}`);
   return performance.now() - t0;

@@ -13,23 +13,25 @@ interface Env {
 
 const app = new Hono<{ Bindings: Env }>();
 
-app.get("/sql/:connection", async (c) => {
-  const q = c.req.query("q") ?? "";
+app.post("/sql/:connection", async (c) => {
+  const { q } = await c.req.json();
   const connection = encodeURIComponent(c.req.param("connection"));
   const upstream = await fetch(
-    `${c.env.CARTO_API_BASE_URL}/v3/sql/${connection}/query?q=${
-      encodeURIComponent(q)
-    }`,
+    `${c.env.CARTO_API_BASE_URL}/v3/sql/${connection}/query`,
     {
+      method: "POST",
       headers: {
         accept: "application/json",
+        "content-type": "application/json",
         authorization: `Bearer ${c.env.TOKEN}`,
       },
+      body: JSON.stringify({ q }),
     },
   );
-  const text = await upstream.text();
-  if (!upstream.ok) return c.json({ error: text }, 502);
-  return c.body(text, 200, { "content-type": "application/json" });
+  if (!upstream.ok) return c.json({ error: await upstream.text() }, 502);
+  return new Response(upstream.body, {
+    headers: { "content-type": "application/json" },
+  });
 });
 
 export default app;

@@ -3,14 +3,21 @@
  * The client id and secret are secrets; the token lives in KV, so every
  * isolate uses the token one of them obtained.
  *
- *   GET /health                     is the worker up (no call to CARTO)
- *   GET /query?sql=…                the CARTO Data Warehouse, JSON rows
- *   GET /sql/:connection?q=…        the CARTO SQL API on a connection
+ *   GET  /health                  is the worker up (no call to CARTO)
+ *   GET  /queries/:name?param=…   a named query of queries.ts (the only SQL a GET runs)
+ *   POST /query                   {"sql", "params"?}: the CARTO Data Warehouse, JSON rows
+ *   POST /sql/:connection         {"q"}: the CARTO SQL API on a connection
+ *
+ * Free-form SQL comes only in a JSON POST body, which a cross-site page
+ * cannot send without a CORS preflight that this worker never grants. Every
+ * Data Warehouse query has a cap on bytes billed and on rows, and its rows
+ * stream out as they arrive.
  *
  * Errors are JSON `{ "error": "…" }` with a fitting status; they never
  * contain the token or the secret.
  */
 import { Hono } from "hono";
+import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 // In your own worker: from "@carto/auth".
 import {
@@ -20,7 +27,9 @@ import {
   CloudflareKVTokenStore,
   CredentialsError,
   type Endpoints,
+  type QueryParams,
 } from "../../../mod.ts";
+import { NAMED_QUERIES } from "./queries.ts";
 
 /** The worker's bindings (wrangler.toml and `wrangler secret put`). */
 export interface Env {
@@ -32,6 +41,10 @@ export interface Env {
   CARTO_CLIENT_ID: string;
   /** Secret: the M2M client secret. */
   CARTO_CLIENT_SECRET: string;
+  /** Most bytes a query may bill, default 1 GB (`maximumBytesBilled`). */
+  MAX_BYTES_BILLED?: string;
+  /** Most rows a query returns, default 10,000; the answer says `truncated`. */
+  MAX_ROWS?: string;
   /** Optional overrides of the services' base URLs (tests, staging). */
   CARTO_AUTH_URL?: string;
   CARTO_ACCOUNTS_URL?: string;
@@ -97,32 +110,76 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.get("/query", async (c) => {
-  const sql = c.req.query("sql");
-  if (!sql) throw new HttpError(400, "Pass the query as ?sql=…");
-  const dw = await dwFor(c.env);
-  const { rows, schema, totalRows } = await dw.query(sql);
-  return c.json({ rows, schema, totalRows });
+app.get("/queries/:name", async (c) => {
+  const named = Object.hasOwn(NAMED_QUERIES, c.req.param("name"))
+    ? NAMED_QUERIES[c.req.param("name")]
+    : undefined;
+  if (!named) throw new HttpError(404, `No query named ${c.req.param("name")}`);
+  const params: Record<string, string> = {};
+  for (const name of named.params) {
+    const value = c.req.query(name);
+    if (value === undefined) throw new HttpError(400, `Pass ?${name}=…`);
+    params[name] = value;
+  }
+  return await streamQuery(c, named.sql, params);
 });
 
-app.get("/sql/:connection", async (c) => {
-  const q = c.req.query("q");
-  if (!q) throw new HttpError(400, "Pass the query as ?q=…");
+app.post("/query", async (c) => {
+  const { sql, params } = await jsonBody(c);
+  if (typeof sql !== "string" || !sql) {
+    throw new HttpError(400, 'Post the query as {"sql": "…"}');
+  }
+  const scalar = (v: unknown) =>
+    ["string", "number", "boolean"].includes(typeof v);
+  if (
+    params !== undefined &&
+    (!params || typeof params !== "object" || Array.isArray(params) ||
+      !Object.values(params).every(scalar))
+  ) {
+    throw new HttpError(
+      400,
+      '"params" must map names to strings, numbers or booleans.',
+    );
+  }
+  return await streamQuery(c, sql, params as QueryParams | undefined);
+});
+
+app.post("/sql/:connection", async (c) => {
+  const { q } = await jsonBody(c);
+  if (typeof q !== "string" || !q) {
+    throw new HttpError(400, 'Post the query as {"q": "…"}');
+  }
   const connection = encodeURIComponent(c.req.param("connection"));
-  const { auth } = cartoFor(c.env);
-  const upstream = await auth.fetch(
-    `/v3/sql/${connection}/query?q=${encodeURIComponent(q)}`,
-    { headers: { accept: "application/json" } },
+  // POST, as querySql does for long queries: SQL never goes into a URL.
+  const upstream = await cartoFor(c.env).auth.fetch(
+    `/v3/sql/${connection}/query`,
+    {
+      method: "POST",
+      headers: {
+        accept: "application/json",
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ q }),
+    },
   );
-  const text = await upstream.text();
   if (upstream.ok) {
-    return c.body(text, 200, { "content-type": "application/json" });
+    // Streamed through as it comes, however large.
+    return new Response(upstream.body, {
+      headers: { "content-type": "application/json" },
+    });
   }
   throw new HttpError(
     upstreamStatus(upstream.status),
-    `CARTO SQL API answered HTTP ${upstream.status}: ${errorText(text)}`,
+    `CARTO SQL API answered HTTP ${upstream.status}: ${
+      errorText(await upstream.text())
+    }`,
   );
 });
+
+// Free-form SQL by GET (a link, an <img>, a top-level navigation that
+// carries Cloudflare Access cookies) is refused before anything runs.
+app.get("/query", () => refuseGet("POST /query"));
+app.get("/sql/:connection", () => refuseGet("POST /sql/:connection"));
 
 app.notFound((c) => c.json({ error: `No route for ${c.req.path}` }, 404));
 
@@ -134,6 +191,82 @@ app.onError((err, c) => {
   if (status >= 500) console.error(`${c.req.method} ${c.req.path}: ${message}`);
   return c.json({ error: redact(message, c.env) }, status);
 });
+
+function refuseGet(instead: string): never {
+  throw new HttpError(
+    405,
+    `SQL is not taken from a GET; ${instead} with a JSON body, or GET /queries/:name.`,
+  );
+}
+
+/**
+ * The JSON object a POST carries. Only `application/json` is read: a
+ * cross-site form can send text/plain or form data without asking, but not
+ * JSON, and a page of another site is refused outright.
+ */
+async function jsonBody(
+  c: Context<{ Bindings: Env }>,
+): Promise<Record<string, unknown>> {
+  if (c.req.header("sec-fetch-site") === "cross-site") {
+    throw new HttpError(403, "Requests from other sites are refused.");
+  }
+  if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+    throw new HttpError(415, "Send the body as application/json.");
+  }
+  const body = await c.req.json().catch(() => undefined);
+  if (!body || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(400, "The body is not a JSON object.");
+  }
+  return body;
+}
+
+/**
+ * Runs `sql` with the worker's caps and streams `{schema, totalRows, rows,
+ * truncated}`: rows go out as BigQuery pages arrive, and reading stops at
+ * `MAX_ROWS`. Query errors (bad SQL, too many bytes) happen before the first
+ * byte and are JSON errors; a failure mid-stream ends the stream early.
+ */
+async function streamQuery(
+  c: Context<{ Bindings: Env }>,
+  sql: string,
+  params: QueryParams | undefined,
+): Promise<Response> {
+  const maxRows = Number(c.env.MAX_ROWS ?? 10_000);
+  const dw = await dwFor(c.env);
+  const rows = dw.queryRows(sql, {
+    params,
+    maximumBytesBilled: c.env.MAX_BYTES_BILLED ?? "1000000000",
+    maxResults: Math.min(maxRows, 10_000),
+  });
+  const { schema, totalRows } = await rows.meta();
+  const encoder = new TextEncoder();
+  let sent = 0;
+  let opened = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!opened) {
+        opened = true;
+        const head = { schema, totalRows };
+        const json = JSON.stringify(head).slice(0, -1);
+        return controller.enqueue(encoder.encode(`${json},"rows":[`));
+      }
+      const next = sent < maxRows ? await rows.next() : undefined;
+      if (next && !next.done) {
+        const row = JSON.stringify(next.value);
+        controller.enqueue(encoder.encode(`${sent++ ? "," : ""}${row}`));
+        return;
+      }
+      await rows.return();
+      const truncated = sent < totalRows;
+      controller.enqueue(encoder.encode(`],"truncated":${truncated}}`));
+      controller.close();
+    },
+    async cancel() {
+      await rows.return();
+    },
+  });
+  return c.body(body, 200, { "content-type": "application/json" });
+}
 
 /** The status for an error: the client's fault (4xx), CARTO's (502/504), or ours (500). */
 function statusOf(err: Error): ContentfulStatusCode {
