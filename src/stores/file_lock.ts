@@ -16,6 +16,8 @@ const REFRESH_MS = 2_000;
 const STALE_MS = 10_000;
 /** A lock file without an owner is one whose writer died between create and write. */
 const UNWRITTEN_MS = 1_000;
+/** The longest pause between two looks at a held lock. */
+const MAX_PAUSE_MS = 200;
 /** Default bound on the wait for another process's renewal: beyond its own timeouts and retries. */
 export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
 
@@ -83,7 +85,7 @@ async function acquire(
   me: string,
   options: FileLockOptions,
 ): Promise<boolean> {
-  const { fs } = options;
+  const { fs, hostname } = options;
   const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadline = Date.now() + timeoutMs;
   try {
@@ -115,29 +117,26 @@ async function acquire(
       });
       continue;
     }
+    // Held: its owner is read once; then only its inode (another lock?) and
+    // mtime (the heartbeat) are watched, which costs a waiter next to nothing.
     const owner = parseOwner(read.text);
-    if (
-      isAbandoned(owner, Date.now() - read.mtimeMs, options.hostname) &&
-      await removeIfUnchanged(fs, path, read)
-    ) continue;
-    if (Date.now() >= deadline) {
-      throw lockTimeout(path, owner, timeoutMs, options.hostname);
+    for (;;) {
+      const now = await fs.lstat(path).catch(() => undefined);
+      if (now?.ino !== read.ino) break; // released or replaced: try again
+      // (Two waiters may judge it at once; the second can then remove the
+      // first one's new lock: rare, and at worst one extra renewal.)
+      if (
+        isAbandoned(owner, Date.now() - now.mtimeMs, hostname) &&
+        await fs.rm(path).then(() => true, () => false)
+      ) break;
+      if (Date.now() >= deadline) {
+        throw lockTimeout(path, owner, timeoutMs, hostname);
+      }
+      await sleep(pause * (0.5 + Math.random()), undefined, () => new Error());
+      // Back off: hundreds of waiting processes must not load a busy machine.
+      pause = Math.min(MAX_PAUSE_MS, pause * 1.5);
     }
-    await sleep(pause * (0.5 + Math.random()), undefined, () => new Error());
-    // Back off: hundreds of waiting processes must not poll a busy machine.
-    pause = Math.min(500, pause * 1.5);
   }
-}
-
-/** Removes the lock judged abandoned unless it changed meanwhile; `false` when it could not. */
-async function removeIfUnchanged(
-  fs: Fs,
-  path: string,
-  judged: { mtimeMs: number; ino: number },
-): Promise<boolean> {
-  const now = await fs.lstat(path).catch(() => undefined);
-  if (now?.ino !== judged.ino || now.mtimeMs !== judged.mtimeMs) return true;
-  return await fs.rm(path).then(() => true, () => false);
 }
 
 function isAbandoned(
