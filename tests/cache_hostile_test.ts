@@ -24,7 +24,7 @@ import { CartoAuth, FileTokenStore } from "../mod.ts";
 import { formatTokenFile } from "../src/stores/file.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
 import { rejection } from "./rejection.ts";
-import { setup } from "./cli_helpers.ts";
+import { ROOT, setup } from "./cli_helpers.ts";
 import { mkfifo, releaseReaders, within } from "./hostile_fs.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -298,3 +298,38 @@ test("the CLI: status and token neither hang on FIFOs in the cache nor pass them
     for (const fifo of fifos) await releaseReaders(fifo);
   }
 });
+
+test(
+  "Deno with the precise permissions of docs/cli.md, or without sys=uid,hostname: token renews, then reads the cache",
+  {
+    skip: "Deno" in globalThis ? false : "Deno only",
+  },
+  async () => {
+    await using s = await setup();
+    for (const sys of ["homedir,uid,hostname", "homedir"]) {
+      await rm(s.cacheDir, { recursive: true, force: true });
+      for (const round of ["renews", "reads the cache"]) {
+        // Through sh: Deno's child_process hands its permissions to a Deno it spawns.
+        const child = spawn("/bin/sh", [
+          "-c",
+          `exec "$DENO" run --allow-net --allow-env --allow-read --allow-write ` +
+          `--allow-run --allow-sys=${sys} "$CLI" token --m2m`,
+        ], {
+          cwd: ROOT,
+          env: s.env({
+            ...s.m2mEnv,
+            DENO: process.execPath,
+            CLI: join(ROOT, "cli.ts"),
+          }),
+        });
+        let out = "", err = "";
+        child.stdout.on("data", (c) => (out += c));
+        child.stderr.on("data", (c) => (err += c));
+        const code = await new Promise((r) => child.on("close", r));
+        assert.equal(code, 0, `--allow-sys=${sys}, ${round}: ${err}`);
+        assert.ok(s.fake.isValidToken(out.trim()));
+      }
+    }
+    assert.equal(s.fake.count("token"), 2, "one renewal per cache");
+  },
+);

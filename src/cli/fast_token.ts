@@ -56,7 +56,7 @@ function env(name: string): string | undefined {
 async function readText(path: string): Promise<string | undefined> {
   try {
     const info = rt.Deno ? await rt.Deno.lstat(path) : nodeLstat(path);
-    const uid = rt.Deno ? rt.Deno.uid() : rt.process?.getuid?.();
+    const uid = rt.Deno ? denoUid() : rt.process?.getuid?.();
     if (!info?.isFile || info.size > 65536) return undefined;
     if (uid != null && info.uid !== uid) return undefined;
     if (rt.Deno) return await rt.Deno.readTextFile(path);
@@ -67,6 +67,15 @@ async function readText(path: string): Promise<string | undefined> {
     return await fs?.readFile(path, "utf8");
   } catch {
     return undefined;
+  }
+}
+
+/** Deno's user id; `null` without `--allow-sys=uid` (as `FileTokenStore` then skips the check). */
+function denoUid(): number | null {
+  try {
+    return rt.Deno!.uid();
+  } catch {
+    return null;
   }
 }
 

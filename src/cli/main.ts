@@ -95,7 +95,7 @@ async function report(e: unknown): Promise<void> {
   const name = (e as { name?: string })?.name;
   if (name === "NotCapable" || name === "PermissionDenied") {
     text += "carto-auth needs Deno's permissions: deno run -A …, or " +
-      "--allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys=homedir\n";
+      "--allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys=homedir,uid,hostname\n";
   } else if (e instanceof UsageError) {
     text += `Run 'carto-auth ${
       e.command ? `${e.command} ` : ""

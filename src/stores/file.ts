@@ -149,7 +149,7 @@ export class FileTokenStore implements TokenStore {
     const lockPath = `${this.pathFor(key)}.lock`;
     return withFileLock(lockPath, fn, {
       fs,
-      hostname: os.hostname(),
+      hostname: hostname(os),
       makeDir: () => this.#ensurePrivateDir(pathMod.dirname(lockPath)),
       timeoutMs: this.#lockTimeoutMs,
     });
@@ -197,6 +197,15 @@ function modules(): { fs: Fs; path: Path; os: Os } {
     );
   }
   return { fs, path, os };
+}
+
+/** This machine's name; one stand-in for all where it may not be read (Deno without `--allow-sys=hostname`). */
+function hostname(os: Os): string {
+  try {
+    return os.hostname();
+  } catch {
+    return "localhost";
+  }
 }
 
 function isWindows(): boolean {

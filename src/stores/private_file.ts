@@ -94,10 +94,17 @@ export async function readPrivateFile(
   }
 }
 
-/** The current user's id; `undefined` where there is none (Windows, workers). */
+/**
+ * The current user's id; `undefined` where there is none (Windows, workers)
+ * or it may not be read (Deno without `--allow-sys=uid`).
+ */
 export function currentUid(): number | undefined {
   const proc = (globalThis as { process?: { getuid?: () => number } }).process;
-  return proc?.getuid?.();
+  try {
+    return proc?.getuid?.();
+  } catch {
+    return undefined;
+  }
 }
 
 function openProblem(code: string | undefined, error: unknown): string {
