@@ -63,12 +63,14 @@ test("dw credentials --json prints {projectId, token}", async () => {
   assert.equal(body.projectId, s.fake.dwProjectId);
 });
 
-test("dw query prints an aligned table by default", async () => {
+test("dw query prints an aligned table with --format table", async () => {
   await using s = await m2m();
   const run = await s.q([
     "dw",
     "query",
     "SELECT 1 AS n, 'hello' AS greeting, 22.5 AS x",
+    "--format",
+    "table",
   ]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(
@@ -81,6 +83,36 @@ test("dw query prints an aligned table by default", async () => {
     ].join("\n"),
   );
   assert.equal(run.stderr, "");
+});
+
+test("dw query piped prints tab-separated values by default, one line per row", async () => {
+  await using s = await m2m();
+  s.fake.bigquery.setResult(TYPED_SQL, TYPED);
+  const run = await s.q(["dw", "query", TYPED_SQL]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(
+    run.stdout,
+    [
+      "id\tname\tscore\tok\tat\ttags",
+      '9007199254740993\tZoë, "the" one\t1.5\ttrue\t2024-04-08T20:58:24.434Z\t["a","b"]',
+      "2\t\t\tfalse\t\t[]",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(run.stderr, "");
+  const explicit = await s.q(["dw", "query", TYPED_SQL, "--format", "tsv"]);
+  assert.equal(explicit.stdout, run.stdout);
+});
+
+test("tsv escapes tabs, line ends and backslashes so a row stays one line", async () => {
+  await using s = await m2m();
+  const run = await s.q([
+    "dw",
+    "query",
+    "SELECT 'a\tb' AS t, 'x\ny\\z' AS u",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "t\tu\na\\tb\tx\\ny\\\\z\n");
 });
 
 test("dw query --format table shows NULL, right-aligns numbers and keeps cells on one line", async () => {
@@ -253,6 +285,11 @@ test("dw query --max-rows stops after N rows: later pages are not fetched", asyn
   ]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, "i\n0\n1\n2\n");
+  // The result was cut, and stderr says so.
+  assert.equal(
+    run.stderr,
+    "3 of 25 rows printed; --max-rows left out the rest.\n",
+  );
   // 9 pages of 3: the first, and at most the one the client prefetches.
   const pages = s.fake.requests.filter((r) => r.route === "bigquery");
   assert.ok(pages.length <= 2, pages.map((p) => p.path).join(", "));
@@ -295,7 +332,7 @@ test("dw query usage errors: no SQL, two SQLs, bad --format, --param, --max-rows
     ],
     [
       ["SELECT 1", "--format", "xml"],
-      /unknown format "xml": use table, json, ndjson, csv/,
+      /unknown format "xml": use table, tsv, json, ndjson, csv/,
     ],
     [
       ["SELECT 1", "--format"],
@@ -316,11 +353,23 @@ test("dw query usage errors: no SQL, two SQLs, bad --format, --param, --max-rows
     [["SELECT 1", "--param", "b:BOOL=yes"], /--param b: "yes" is not a BOOL/],
     [
       ["SELECT 1", "--param", "a:ARRAY<INT64>=1,2"],
-      /a ARRAY value is written as JSON/,
+      /--param a: an ARRAY value is written as JSON/,
+    ],
+    [
+      ["SELECT 1", "--param", "n:INT64=abc"],
+      /--param: .*"abc", which does not fit its type INT64/,
     ],
     [
       ["SELECT 1", "--max-rows", "0"],
-      /--max-rows must be a whole number from 1/,
+      /--max-rows must be a positive integer, not "0"/,
+    ],
+    [
+      ["SELECT 1", "--max-rows", "-1"],
+      /--max-rows must be a positive integer, not "-1"/,
+    ],
+    [
+      ["SELECT 1", "-p", "-1"],
+      /--param "-1" is not NAME=VALUE or NAME:TYPE=VALUE/,
     ],
     [
       ["SELECT 1", "--max-row", "3"],
@@ -349,22 +398,20 @@ test("dw query when not logged in fails with exit 4 and says how to log in", asy
   await using s = await setup();
   const run = await s.run(["dw", "query", "SELECT 1 AS n"]);
   assert.equal(run.code, 4);
-  assert.match(
+  assert.equal(
     run.stderr,
-    /You are not logged in to CARTO\. Run: carto-auth login/,
-  );
-  assert.match(
-    run.stderr,
-    /No login was started because stdin is not a terminal/,
+    "Error: You are not logged in to CARTO. No login was started because stdin " +
+      "is not a terminal. Run: carto-auth login (or, for a machine, carto-auth " +
+      "login --m2m)\n",
   );
   assert.equal(s.fake.requests.length, 0);
 });
 
-test("sql runs a short query with GET on the connection and prints a table", async () => {
+test("sql runs a short query with GET on the connection and prints TSV when piped", async () => {
   await using s = await m2m();
   const run = await s.q(["sql", "carto_dw", "SELECT 1 AS n, 'x' AS s"]);
   assert.equal(run.code, 0, run.stderr);
-  assert.equal(run.stdout, "n  s\n─  ─\n1  x\n");
+  assert.equal(run.stdout, "n\ts\n1\tx\n");
   const req = s.fake.requests.find((r) => r.route === "sql")!;
   assert.equal(req.method, "GET");
   const url = new URL(req.path, s.fake.url);

@@ -254,6 +254,27 @@ test("login --org with an unknown organization says so", async () => {
   assert.match(run.stderr, /There is no CARTO organization named "nobody"/);
 });
 
+test("login --org with an org id CARTO's login does not know says the organization was not found", async () => {
+  await using s = await setup();
+  const cli = new CliProcess(
+    ["login", "--org", "org_nope42", "--port", "0"],
+    s.env({ BROWSER: "true" }),
+  );
+  try {
+    const [, url] = await cli.waitFor("stderr", AUTHORIZE_URL);
+    await s.fake.browser(url);
+    const run = await cli.done;
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      /^Error: CARTO's login does not know the organization "org_nope42" \(unknown organization\)\. Check the name or the org_… id \(your CARTO administrator has it\), or log in without --org\.$/m,
+    );
+    assert.doesNotMatch(run.stderr, /Log in again/);
+  } finally {
+    cli.kill();
+  }
+});
+
 test("login --api-base-url skips the account lookup and uses that URL", async () => {
   await using s = await setup();
   const base = `${s.fake.url}/custom-api`;
@@ -301,11 +322,14 @@ test("login on a port in use says what to do", async () => {
       env: { BROWSER: "true" },
     });
     assert.equal(run.code, 1);
-    assert.match(
+    // Advice for the CLI (its flags), not for library code (openBrowser: false).
+    assert.equal(
       run.stderr,
-      new RegExp(`Port ${port} on localhost is already in use`),
+      `Error: Port ${port} on localhost is already in use, so the login cannot ` +
+        "receive the browser's answer. Is another carto-auth login running? Close " +
+        "it and try again, or log in without the local server: carto-auth login " +
+        "--no-browser (or pick another port with --port N).\n",
     );
-    assert.match(run.stderr, /--no-browser/);
   } finally {
     server.close();
   }

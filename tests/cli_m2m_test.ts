@@ -171,3 +171,19 @@ test("token --m2m with an expired token and no credentials fails with exit 4 and
   assert.match(run.stderr, /--credentials FILE, or set CARTO_CLIENT_ID/);
   assert.equal(s.fake.count("token"), 0);
 });
+
+test("token --m2m with no M2M login at all says there is none and how to log in (exit 4)", async () => {
+  await using s = await setup();
+  const run = await s.run(["token", "--m2m"]);
+  assert.equal(run.code, 4);
+  assert.equal(run.stdout, "");
+  assert.equal(
+    run.stderr,
+    "Error: There is no M2M login: no cached M2M token and no client credentials. " +
+      "Pass --credentials FILE, or set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET and " +
+      "CARTO_API_BASE_URL, or log the machine in first: carto-auth login --m2m " +
+      "--credentials FILE\n",
+  );
+  assert.doesNotMatch(run.stderr, /expired/);
+  assert.equal(s.fake.requests.length, 0);
+});

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { cliCommand, exactEnv, setup } from "./cli_helpers.ts";
 
@@ -135,11 +135,47 @@ test(
       await waitFor(/^[$#] $/m);
       type("carto-auth logout && carto-auth token");
       const asked = await waitFor(/here: $/m);
-      assert.match(asked, /Logging in without a local browser \(SSH session\)/);
+      // It says why a login starts before asking for anything.
+      assert.match(
+        asked,
+        /^! You are not logged in to CARTO, so this command logs you in first \(as carto-auth login does\)\.\nLogging in without a local browser \(SSH session\)/m,
+      );
       type(await s.fake.paste(asked));
       const printed = await waitFor(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n[$#] $/m);
       const token = /^(eyJ\S+)$/m.exec(printed)![1];
       assert.ok(s.fake.isValidToken(token));
+
+      // A display but no browser opener (no xdg-open on PATH): the paste
+      // flow at once, saying why, instead of waiting for a browser.
+      tmux("send-keys", "-t", "cli", "clear", "Enter");
+      await waitFor(/^[$#] $/m);
+      type(`SSH_CONNECTION= DISPLAY=:0 PATH=${bin} carto-auth login`);
+      const noOpener = await waitFor(/here: $/m);
+      assert.match(
+        noOpener,
+        /^Logging in without a local browser \(a display is set, but xdg-open is not installed\)\.$/m,
+      );
+      type(await s.fake.paste(noOpener));
+      await waitFor(/Saved to: .*\n[$#] $/m);
+
+      // dw query with an expired login says so, logs in, then queries.
+      tmux("send-keys", "-t", "cli", "clear", "Enter");
+      await waitFor(/^[$#] $/m);
+      const file = join(s.cacheDir, "token_oauth.json");
+      const cached = JSON.parse(await readFile(file, "utf8"));
+      await writeFile(
+        file,
+        JSON.stringify({ ...cached, expiration: 1, expiration_utc: 1 }),
+      );
+      type(`carto-auth dw query "SELECT 7 AS n"; echo "exit $?"`);
+      const relogin = await waitFor(/here: $/m);
+      assert.match(
+        relogin,
+        /^! Your CARTO login has expired, so this command logs you in again first \(as carto-auth login does\)\.$/m,
+      );
+      type(await s.fake.paste(relogin));
+      const queried = await waitFor(/^exit \d+\n[$#] $/m);
+      assert.match(queried, /^n\n─\n7\n\(1 row\)\nexit 0$/m);
     } finally {
       tmux("kill-server");
     }

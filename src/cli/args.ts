@@ -47,7 +47,7 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed | undefined {
   let result;
   try {
     result = parseArgs({
-      args: argv,
+      args: withNegativeValues(argv, flags),
       options: Object.fromEntries(
         Object.entries(flags).map(([name, f]) => [name, {
           type: f.type,
@@ -82,6 +82,35 @@ export function parse(spec: CommandSpec, argv: string[]): Parsed | undefined {
     );
   }
   return { flags: result.values as Parsed["flags"], args };
+}
+
+/**
+ * `--max-rows -1` as `--max-rows=-1`: `parseArgs` takes a value that starts
+ * with `-` for a flag and says the value is missing, where the person gave
+ * one that the command should judge ("must be a positive integer").
+ */
+function withNegativeValues(
+  argv: string[],
+  flags: Record<string, Flag>,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === "--") return [...out, ...argv.slice(i)];
+    const name = /^--([^=]+)$/.exec(word)?.[1] ??
+      Object.keys(flags).find((n) =>
+        flags[n].short !== undefined && word === `-${flags[n].short}`
+      );
+    const next = argv[i + 1];
+    if (
+      name !== undefined && flags[name]?.type === "string" &&
+      next !== undefined && /^-\d/.test(next)
+    ) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(word);
+  }
+  return out;
 }
 
 function parseError(e: Error, flags: Record<string, Flag>): string {
@@ -148,10 +177,11 @@ export function intFlag(
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < range.min || n > range.max) {
+    const what = range.min === 1 && range.max === Number.MAX_SAFE_INTEGER
+      ? "a positive integer"
+      : `a whole number from ${range.min} to ${range.max}`;
     throw new UsageError(
-      `--${flag} must be a whole number from ${range.min} to ${range.max}, not ${
-        JSON.stringify(value)
-      }`,
+      `--${flag} must be ${what}, not ${JSON.stringify(value)}`,
       command,
     );
   }

@@ -198,10 +198,13 @@ function explain(selection: Selection, e: unknown): unknown {
   }
   if (e.code !== "login_required") return e;
   if (selection.kind === "m2m") {
+    const how =
+      "Pass --credentials FILE, or set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET and " +
+      "CARTO_API_BASE_URL";
     return new CliError(
-      "The cached M2M token has expired and there are no client credentials to renew it. " +
-        "Pass --credentials FILE, or set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET and " +
-        "CARTO_API_BASE_URL (or run carto-auth login --m2m again).",
+      selection.cached
+        ? `The cached M2M token has expired and there are no client credentials to renew it. ${how} (or run: carto-auth login --m2m).`
+        : `There is no M2M login: no cached M2M token and no client credentials. ${how}, or log the machine in first: carto-auth login --m2m --credentials FILE`,
       EXIT.auth,
     );
   }
@@ -211,10 +214,10 @@ function explain(selection: Selection, e: unknown): unknown {
     ? " No login was started because stdin is not a terminal."
     : "";
   return new CliError(
-    (selection.cached
-      ? "Your CARTO login has expired. Run: carto-auth login"
-      : "You are not logged in to CARTO. Run: carto-auth login " +
-        "(or, for a machine, carto-auth login --m2m).") + why,
+    selection.cached
+      ? `Your CARTO login has expired.${why} Run: carto-auth login`
+      : `You are not logged in to CARTO.${why} Run: carto-auth login ` +
+        "(or, for a machine, carto-auth login --m2m)",
     EXIT.auth,
   );
 }

@@ -25,6 +25,11 @@ export interface LoginUiOptions {
   noBrowser?: boolean;
   /** `--port`: the loopback server's port (0 = any free port). */
   port?: number;
+  /**
+   * Said before a login starts, when a command other than `login` needs
+   * one (`dw query` with no login): why a browser or a prompt appears.
+   */
+  intro?: string;
 }
 
 /** The `BROWSER`-style command: `CARTO_BROWSER`, else `BROWSER`. */
@@ -45,15 +50,28 @@ export async function loginUi(options: LoginUiOptions = {}): Promise<LoginUi> {
   let pasteReason: string | undefined;
   if (options.noBrowser) pasteReason = "--no-browser";
   else if (!command) {
-    const { browserExpected, currentBrowserEnvironment } = await import(
-      "../oauth/browser.ts"
-    );
+    const { browserExpected, currentBrowserEnvironment, openCommand } =
+      await import("../oauth/browser.ts");
     const e = currentBrowserEnvironment();
     if (!browserExpected(e)) pasteReason = noBrowserReason(e.env, e.isTerminal);
+    else {
+      // A display but nothing to open a browser with: paste rather than wait 5 minutes.
+      const [opener] = openCommand("", e.platform, e.env);
+      if (e.platform !== "win32" && !(await onPath(opener))) {
+        pasteReason = `a display is set, but ${opener} is not installed`;
+      }
+    }
   }
+  let introduced = !options.intro;
+  const introduce = async () => {
+    if (introduced) return;
+    introduced = true;
+    await stderr.write(`${style(stderr).yellow("!")} ${options.intro}\n`);
+  };
   if (pasteReason) {
     const { terminalPrompt } = await import("../runtime/prompt.ts");
     const prompt: Prompt = async (message) => {
+      await introduce();
       await stderr.write(
         style(stderr).dim(
           `Logging in without a local browser (${pasteReason}).`,
@@ -71,6 +89,7 @@ export async function loginUi(options: LoginUiOptions = {}): Promise<LoginUi> {
   }
   const openBrowser: OpenBrowser = async (url) => {
     const s = style(stderr);
+    await introduce();
     await stderr.write(
       `Opening your browser to log in to CARTO. If it does not open, visit:\n\n  ${
         s.cyan(url)
@@ -105,6 +124,38 @@ function noBrowserReason(
     return "SSH session";
   }
   return "no display";
+}
+
+/**
+ * The login UI of a command other than `login` (`token`, `dw query`, `sql`):
+ * it says why a login starts before the browser or the prompt appears.
+ */
+export function commandLoginUi(
+  selection: { cached?: unknown },
+): Promise<LoginUi> {
+  return loginUi({ intro: loginIntro(!!selection.cached) });
+}
+
+function loginIntro(expired: boolean): string {
+  return expired
+    ? "Your CARTO login has expired, so this command logs you in again first " +
+      "(as carto-auth login does)."
+    : "You are not logged in to CARTO, so this command logs you in first " +
+      "(as carto-auth login does).";
+}
+
+/** Whether `command` is an executable file in one of the `PATH` folders. */
+async function onPath(command: string): Promise<boolean> {
+  const { access, constants } = await import("node:fs/promises");
+  const dirs = (env("PATH") ?? "").split(":").filter((d) => d);
+  for (const dir of dirs) {
+    const found = await access(`${dir}/${command}`, constants.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (found) return true;
+  }
+  return false;
 }
 
 /** Opens `url` with `command` (split on spaces; `%s` marks where the URL goes), else the system browser. */

@@ -83,9 +83,26 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await cmd.run(parsed);
   } catch (e) {
-    await report(e);
-    return exitCodeOf(e);
+    const error = forPeople(e);
+    await report(error);
+    return exitCodeOf(error);
   }
+}
+
+/** Library errors whose advice is for code (`openBrowser: false`), said for the CLI. */
+function forPeople(e: unknown): unknown {
+  const cause = (e as { cause?: { code?: string } })?.cause;
+  if (e instanceof CredentialsError && cause?.code === "EADDRINUSE") {
+    const port = /Port (\d+)/.exec(e.message)?.[1] ?? "10000";
+    return new CliError(
+      `Port ${port} on localhost is already in use, so the login cannot receive the ` +
+        `browser's answer. Is another carto-auth login running? Close it and try again, ` +
+        `or log in without the local server: carto-auth login --no-browser (or pick ` +
+        `another port with --port N).`,
+      EXIT.failure,
+    );
+  }
+  return e;
 }
 
 async function report(e: unknown): Promise<void> {

@@ -2,6 +2,7 @@
  * `--param name=value` and `--param name:TYPE=value` into the DW client's
  * `params` and `types`.
  */
+import { CredentialsError } from "../errors.ts";
 import { UsageError } from "./errors.ts";
 
 /** Named parameters and the explicit types of some of them. */
@@ -47,7 +48,7 @@ function typedValue(type: string, text: string, name: string, command: string) {
       return JSON.parse(text);
     } catch {
       throw new UsageError(
-        `--param ${name}: a ${base} value is written as JSON, e.g. ${
+        `--param ${name}: an ${base} value is written as JSON, e.g. ${
           base === "ARRAY"
             ? "[1,2,3]"
             : base === "RANGE"
@@ -61,8 +62,28 @@ function typedValue(type: string, text: string, name: string, command: string) {
   return text;
 }
 
-/** Parses the `--param` flags of `command`; `undefined` when there are none. */
-export function parseParams(
+/**
+ * Parses the `--param` flags of `command`; `undefined` when there are none.
+ * A value that does not fit its type (`d:DATE=tomorrow`) is a usage error
+ * too, found here before any login or request.
+ */
+export async function parseParams(
+  specs: string[],
+  command: string,
+): Promise<CliParams | undefined> {
+  const out = parseSpecs(specs, command);
+  if (!out) return undefined;
+  const { encodeParams } = await import("../dw/params.ts");
+  try {
+    encodeParams(out.params, out.types);
+  } catch (e) {
+    if (!(e instanceof CredentialsError) || e.code !== "invalid_input") throw e;
+    throw new UsageError(`--param: ${e.message}`, command);
+  }
+  return out;
+}
+
+function parseSpecs(
   specs: string[],
   command: string,
 ): CliParams | undefined {

@@ -23,7 +23,7 @@ export async function withAuth<T>(
   fn: (auth: Awaited<ReturnType<typeof openAuth>>) => Promise<T>,
 ): Promise<T> {
   const ui = canPrompt()
-    ? await (await import("../login_ui.ts")).loginUi()
+    ? await (await import("../login_ui.ts")).commandLoginUi(selection)
     : undefined;
   try {
     const auth = await openAuth(selection, { login: ui });
@@ -118,53 +118,72 @@ export const dwQuery: Command = {
   async run({ flags, args }) {
     const name = "dw query";
     const format = formatFrom(flags, name);
-    const params = parseParams((flags.param as string[]) ?? [], name);
+    const params = await parseParams((flags.param as string[]) ?? [], name);
     const maxRows = intFlag(flags["max-rows"] as string, "max-rows", name, {
       min: 1,
       max: Number.MAX_SAFE_INTEGER,
     });
     const selection = await select(wantedFrom(flags));
     const sql = await readSql(args[0], name);
-    const { names, rows } = await withAuth(selection, async (auth) => {
-      const dw = await auth.getCartoDwClient();
-      return await interruptible((signal) =>
-        fetchRows(dw, sql, {
-          ...params,
-          location: flags.location as string | undefined,
-          signal,
-          // Exact: 64-bit integers keep every digit in every format.
-          int64: "bigint",
-        }, maxRows)
-      );
-    });
-    await writeRows(stdout, format, names, rows);
+    const { names, rows, totalRows } = await withAuth(
+      selection,
+      async (auth) => {
+        const dw = await auth.getCartoDwClient();
+        return await interruptible((signal) =>
+          fetchRows(dw, sql, {
+            ...params,
+            location: flags.location as string | undefined,
+            signal,
+            // Exact: 64-bit integers keep every digit in every format.
+            int64: "bigint",
+          }, maxRows)
+        );
+      },
+    );
+    await writeRows(stdout, format, names, rows, totalRows);
     return EXIT.ok;
   },
 };
+
+interface Fetched {
+  names: string[];
+  rows: Record<string, unknown>[];
+  /** Rows of the whole result (more than `rows` when `--max-rows` cut it). */
+  totalRows: number;
+}
 
 async function fetchRows(
   dw: CartoDwClient,
   sql: string,
   options: QueryOptions,
   maxRows: number | undefined,
-): Promise<{ names: string[]; rows: Record<string, unknown>[] }> {
+): Promise<Fetched> {
   if (maxRows === undefined) {
     const result = await dw.query(sql, options);
-    return { names: columnNames(result.schema), rows: result.rows };
+    return {
+      names: columnNames(result.schema),
+      rows: result.rows,
+      totalRows: result.rows.length,
+    };
   }
   // Stops after maxRows: later pages are never fetched.
+  const stream = dw.queryRows(sql, {
+    ...options,
+    maxResults: Math.min(maxRows, PAGE),
+  });
+  const meta = await stream.meta();
   const rows: Record<string, unknown>[] = [];
-  for await (
-    const row of dw.queryRows(sql, {
-      ...options,
-      maxResults: Math.min(maxRows, PAGE),
-    })
-  ) {
-    rows.push(row);
-    if (rows.length >= maxRows) break;
+  if (maxRows > 0) {
+    for await (const row of stream) {
+      rows.push(row);
+      if (rows.length >= maxRows) break;
+    }
   }
-  // queryRows does not hand out the schema: the columns come from the rows.
-  return { names: Object.keys(rows[0] ?? {}), rows };
+  return {
+    names: columnNames(meta.schema),
+    rows,
+    totalRows: Math.max(meta.totalRows, rows.length),
+  };
 }
 
 function columnNames(schema: TableFieldSchema[]): string[] {

@@ -4,6 +4,7 @@ import type { StoredToken, TokenStore } from "../../stores/types.ts";
 import { intFlag, type Parsed } from "../args.ts";
 import { checkedUrl, commonOptions, tokenStore } from "../config.ts";
 import { isFresh, m2mCredentials } from "../credentials.ts";
+import { CredentialsError } from "../../errors.ts";
 import { CliError, EXIT, UsageError } from "../errors.ts";
 import { env, stderr, style } from "../io.ts";
 import { tokenSubject } from "../jwt.ts";
@@ -126,6 +127,8 @@ async function oauthLogin(
   let accessToken: string;
   try {
     accessToken = await auth.getAccessToken();
+  } catch (e) {
+    throw org ? unknownOrganization(e, org) : e;
   } finally {
     ui.done();
   }
@@ -140,6 +143,24 @@ async function oauthLogin(
     ["Organization", org],
   ]);
   return EXIT.ok;
+}
+
+/**
+ * Auth0 refuses an organization id it does not know with `invalid_request`
+ * (the browser comes back with it): say that the organization was not found,
+ * not "log in again".
+ */
+function unknownOrganization(e: unknown, org: string): unknown {
+  if (
+    !(e instanceof CredentialsError) || e.error !== "invalid_request" ||
+    !/organization/i.test(e.errorDescription ?? "")
+  ) return e;
+  return new CliError(
+    `CARTO's login does not know the organization ${JSON.stringify(org)} ` +
+      `(${e.errorDescription}). Check the name or the org_… id (your CARTO ` +
+      `administrator has it), or log in without --org.`,
+    EXIT.failure,
+  );
 }
 
 async function m2mLogin(

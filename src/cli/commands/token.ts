@@ -67,7 +67,7 @@ export const token: Command = {
       : cachedToken(selection);
     if (value === undefined) {
       const ui = canPrompt()
-        ? await (await import("../login_ui.ts")).loginUi()
+        ? await (await import("../login_ui.ts")).commandLoginUi(selection)
         : undefined;
       try {
         const auth = await openAuth(selection, { login: ui });

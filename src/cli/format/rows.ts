@@ -1,11 +1,11 @@
 /** Query results on stdout: `table` for people, `json`, `ndjson` and `csv` for pipes. */
 import { UsageError } from "../errors.ts";
-import { type Output, stderr, style } from "../io.ts";
+import { type Output, stderr, stdout, style } from "../io.ts";
 import { renderTable } from "./table.ts";
 import { toJson, toText } from "./values.ts";
 
 /** The output formats of `dw query` and `sql`. */
-export const FORMATS = ["table", "json", "ndjson", "csv"] as const;
+export const FORMATS = ["table", "tsv", "json", "ndjson", "csv"] as const;
 /** One of {@linkcode FORMATS}. */
 export type Format = typeof FORMATS[number];
 
@@ -15,7 +15,8 @@ export const FORMAT_FLAGS = {
     type: "string",
     short: "f",
     arg: "FORMAT",
-    help: "table (default), json, ndjson or csv",
+    help:
+      "table (default on a terminal), tsv (default when piped), json, ndjson or csv",
   },
   json: { type: "boolean", help: "same as --format json" },
 } as const;
@@ -33,7 +34,8 @@ export function formatFrom(
     );
   }
   if (flags.json) return "json";
-  if (value === undefined) return "table";
+  // Like gh: a table for people, tab-separated values for pipes.
+  if (value === undefined) return stdout.isTTY ? "table" : "tsv";
   if (!(FORMATS as readonly string[]).includes(value)) {
     throw new UsageError(
       `unknown format ${JSON.stringify(value)}: use ${FORMATS.join(", ")}`,
@@ -52,14 +54,62 @@ function csvCell(value: unknown): string {
     : text;
 }
 
+/**
+ * A TSV field: NULL empty, and backslash, tab, line feed and carriage
+ * return escaped (`\\`, `\t`, `\n`, `\r`) so each row stays one line.
+ */
+function tsvCell(value: unknown): string {
+  if (value === null || value === undefined) return "";
+  return toText(value).replace(
+    /[\\\t\n\r]/g,
+    (c) =>
+      c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
+}
+
 function jsonRow(names: string[], row: Record<string, unknown>): string {
   return `{${
     names.map((n) => `${JSON.stringify(n)}:${toJson(row[n] ?? null)}`).join(",")
   }}`;
 }
 
-/** Writes `rows` (columns `names`) to `out` in `format`, in chunks. */
+const count = (n: number) => n.toLocaleString("en-US");
+
+/**
+ * Writes `rows` (columns `names`) to `out` in `format`, in chunks. With
+ * `totalRows` above the rows given (`--max-rows` cut the result), stderr
+ * says how many were left out.
+ */
 export async function writeRows(
+  out: Output,
+  format: Format,
+  names: string[],
+  rows: Record<string, unknown>[],
+  totalRows = rows.length,
+): Promise<void> {
+  await writeFormatted(out, format, names, rows);
+  const n = rows.length;
+  const cut = totalRows > n;
+  if (format === "table" && stderr.isTTY) {
+    await stderr.write(
+      style(stderr).dim(
+        cut
+          ? `(${count(n)} of ${
+            count(totalRows)
+          } rows; --max-rows left out the rest)\n`
+          : `(${count(n)} row${n === 1 ? "" : "s"})\n`,
+      ),
+    );
+  } else if (cut) {
+    await stderr.write(
+      `${count(n)} of ${
+        count(totalRows)
+      } rows printed; --max-rows left out the rest.\n`,
+    );
+  }
+}
+
+async function writeFormatted(
   out: Output,
   format: Format,
   names: string[],
@@ -67,20 +117,18 @@ export async function writeRows(
 ): Promise<void> {
   if (format === "table") {
     await out.write(renderTable(names, rows, style(out), out.columns));
-    if (stderr.isTTY) {
-      const n = rows.length;
-      await stderr.write(
-        style(stderr).dim(`(${n} row${n === 1 ? "" : "s"})\n`),
-      );
-    }
     return;
   }
   const line = format === "csv"
     ? (row: Record<string, unknown>) =>
       names.map((n) => csvCell(row[n])).join(",")
+    : format === "tsv"
+    ? (row: Record<string, unknown>) =>
+      names.map((n) => tsvCell(row[n])).join("\t")
     : (row: Record<string, unknown>) => jsonRow(names, row);
   const lines: string[] = [];
   if (format === "csv") lines.push(names.map(csvCell).join(","));
+  if (format === "tsv") lines.push(names.map(tsvCell).join("\t"));
   const flush = async (force: boolean) => {
     if (lines.length >= 1000 || (force && lines.length)) {
       await out.write(lines.join("\n") + "\n");
