@@ -281,8 +281,10 @@ export async function setup(options: FakeCartoOptions = {}): Promise<Setup> {
 
 /** A JWT-shaped token (unsigned) with `claims`, as the fake issues them. */
 export function fakeJwt(claims: Record<string, unknown>): string {
+  // base64url of the UTF-8 bytes, as a real issuer encodes them.
   const b64 = (s: string) =>
-    btoa(s).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    btoa(String.fromCharCode(...new TextEncoder().encode(s)))
+      .replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   return `${b64(JSON.stringify({ alg: "RS256", typ: "JWT" }))}.${
     b64(JSON.stringify(claims))
   }.sig`;

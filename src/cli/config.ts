@@ -4,6 +4,7 @@ import { CredentialsError } from "../errors.ts";
 import { FileTokenStore } from "../stores/file.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { env, stderr } from "./io.ts";
+import { safeText } from "./safe_text.ts";
 
 import { LEEWAY_SECONDS } from "./fast_token.ts";
 
@@ -60,7 +61,7 @@ export function checkedUrl(value: string, what: string): string {
 
 /** Warnings of the token store go to stderr. */
 function warn(message: string): void {
-  void stderr.write(`${message}\n`);
+  void stderr.write(`${safeText(message)}\n`);
 }
 
 /** The token cache: `CARTO_AUTH_CACHE_DIR`, else `~/.carto-auth`. */

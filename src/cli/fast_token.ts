@@ -161,6 +161,9 @@ export async function fastToken(argv: string[]): Promise<boolean> {
   if (m2m && clientId && token.clientId && token.clientId !== clientId) {
     return false;
   }
+  // A token never holds a control character; the full command shows one, not obeys it.
+  // deno-lint-ignore no-control-regex
+  if (/[\x00-\x1f\x7f-\x9f]/.test(token.accessToken)) return false;
   await write(`${token.accessToken}\n`);
   return true;
 }

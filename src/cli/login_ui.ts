@@ -6,6 +6,7 @@
 import type { OpenBrowser, Prompt } from "../oauth/login.ts";
 import { env, stderr, stdinIsTTY, style } from "./io.ts";
 import { Progress } from "./progress.ts";
+import { safeText } from "./safe_text.ts";
 
 /** What `CartoAuth` needs to run a login, and how to end the UI. */
 export interface LoginUi {
@@ -45,7 +46,7 @@ export function browserCommand(): string | undefined {
  */
 export async function loginUi(options: LoginUiOptions = {}): Promise<LoginUi> {
   const progress = new Progress();
-  const log = (message: string) => progress.log(message);
+  const log = (message: string) => progress.log(safeText(message));
   const command = browserCommand();
   let pasteReason: string | undefined;
   if (options.noBrowser) pasteReason = "--no-browser";

@@ -13,6 +13,7 @@ import {
 import { CredentialsError } from "../errors.ts";
 import { CliError, EXIT, exitCodeOf, UsageError } from "./errors.ts";
 import { env, stderr, stdout, style } from "./io.ts";
+import { safeText } from "./safe_text.ts";
 
 /** A command: its flags and help, and what it does. */
 export interface Command {
@@ -107,7 +108,8 @@ function forPeople(e: unknown): unknown {
 
 async function report(e: unknown): Promise<void> {
   const s = style(stderr);
-  const message = e instanceof Error ? e.message : String(e);
+  // Server-provided text (errors of BigQuery, the SQL API, a login callback) is shown, never obeyed.
+  const message = safeText(e instanceof Error ? e.message : String(e));
   let text = `${s.red("Error:")} ${message}\n`;
   const name = (e as { name?: string })?.name;
   if (name === "NotCapable" || name === "PermissionDenied") {

@@ -9,6 +9,7 @@ import { guard, openAuth, select, type Selection } from "../credentials.ts";
 import { EXIT } from "../errors.ts";
 import { canPrompt, stdout } from "../io.ts";
 import type { Command } from "../main.ts";
+import { jsonSafe, safeLine } from "../safe_text.ts";
 import { FORMAT_FLAGS, formatFrom, writeRows } from "../format/rows.ts";
 import { parseParams } from "../params.ts";
 import { interruptible, readSql } from "../query_input.ts";
@@ -64,8 +65,8 @@ export const dwCredentials: Command = {
     );
     await stdout.write(
       flags.json
-        ? `${JSON.stringify({ projectId, token })}\n`
-        : `${projectId}\n${token}\n`,
+        ? `${jsonSafe(JSON.stringify({ projectId, token }))}\n`
+        : `${safeLine(projectId)}\n${safeLine(token)}\n`,
     );
     return EXIT.ok;
   },

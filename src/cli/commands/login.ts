@@ -8,6 +8,7 @@ import { CredentialsError } from "../../errors.ts";
 import { CliError, EXIT, UsageError } from "../errors.ts";
 import { env, stderr, style } from "../io.ts";
 import { tokenSubject } from "../jwt.ts";
+import { safeLine } from "../safe_text.ts";
 import type { Command } from "../main.ts";
 import { expiryText } from "../time.ts";
 
@@ -219,7 +220,7 @@ async function reportLogin(
   const saved = (await store.get(auth.mode))?.accessToken === accessToken;
   const who = auth.mode === "m2m"
     ? "an M2M client"
-    : tokenSubject(accessToken) ?? "you";
+    : safeLine(tokenSubject(accessToken) ?? "you");
   const rows: [string, string | undefined][] = [
     ...extra,
     ["API base URL", auth.getApiBaseUrl()],
@@ -235,7 +236,7 @@ async function reportLogin(
   const lines = [
     `${s.green("✓")} Logged in to CARTO as ${s.bold(who)}`,
     ...rows.filter(([, v]) => v !== undefined).map(([k, v]) =>
-      `  ${`${k}:`.padEnd(width)}${v}`
+      `  ${`${k}:`.padEnd(width)}${safeLine(v!)}`
     ),
   ];
   if (!isFresh({ accessToken, expiration }, now)) {

@@ -7,6 +7,7 @@ import { env, stdout, style } from "../io.ts";
 import { jwtExpiration } from "../../jwt.ts";
 import { tokenSubject } from "../jwt.ts";
 import type { Command } from "../main.ts";
+import { jsonSafe, safeLine } from "../safe_text.ts";
 import { expiryText } from "../time.ts";
 
 /** One kind of credentials in `status --json`. */
@@ -146,13 +147,13 @@ function describe(kind: Kind, e: StatusEntry, active: boolean, now: number) {
       : "Logged in";
     lines.push(
       `  ${s.green("✓")} ${state}${
-        e.account ? ` as ${s.bold(e.account)}` : ""
+        e.account ? ` as ${s.bold(safeLine(e.account))}` : ""
       }`,
     );
   } else {
     lines.push(
       `  ${s.red("✗")} ${expired ? "Expired" : "Expires in under a minute"}${
-        e.account ? ` (${e.account})` : ""
+        e.account ? ` (${safeLine(e.account)})` : ""
       }. Run: ${fix}`,
     );
   }
@@ -178,7 +179,7 @@ function describe(kind: Kind, e: StatusEntry, active: boolean, now: number) {
     kind === "env" ? "CARTO_API_TOKEN" : e.file,
   ]);
   for (const [k, v] of rows) {
-    if (v) lines.push(`  ${`${k}:`.padEnd(15)}${v}`);
+    if (v) lines.push(`  ${`${k}:`.padEnd(15)}${safeLine(v)}`);
   }
   return lines.join("\n");
 }
@@ -208,7 +209,7 @@ export const status: Command = {
     const now = Date.now() / 1000;
     const result = await collectStatus(now);
     if (flags.json) {
-      await stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      await stdout.write(`${jsonSafe(JSON.stringify(result, null, 2))}\n`);
     } else {
       const kinds = (["env", "oauth", "m2m"] as const).filter((k) =>
         result[k] !== null

@@ -2,6 +2,7 @@
 import { EXIT } from "../errors.ts";
 import { canPrompt, env, stdout } from "../io.ts";
 import type { Command } from "../main.ts";
+import { safeLine } from "../safe_text.ts";
 import {
   guard,
   isFresh,
@@ -76,7 +77,8 @@ export const token: Command = {
         ui?.done();
       }
     }
-    await stdout.write(`${value}\n`);
+    // A token never holds a control character; one from a hostile server is not obeyed.
+    await stdout.write(`${safeLine(value!)}\n`);
     return EXIT.ok;
   },
 };

@@ -1,6 +1,7 @@
 /** Query results on stdout: `table` for people, `json`, `ndjson` and `csv` for pipes. */
 import { UsageError } from "../errors.ts";
 import { type Output, stderr, stdout, style } from "../io.ts";
+import { jsonSafe, safeText } from "../safe_text.ts";
 import { renderTable } from "./table.ts";
 import { toJson, toText } from "./values.ts";
 
@@ -125,13 +126,15 @@ async function writeFormatted(
     : format === "tsv"
     ? (row: Record<string, unknown>) =>
       names.map((n) => tsvCell(row[n])).join("\t")
-    : (row: Record<string, unknown>) => jsonRow(names, row);
+    : (row: Record<string, unknown>) => jsonSafe(jsonRow(names, row));
   const lines: string[] = [];
   if (format === "csv") lines.push(names.map(csvCell).join(","));
   if (format === "tsv") lines.push(names.map(tsvCell).join("\t"));
+  // Exact for pipes; on a terminal a field's escape sequences are shown, not obeyed.
+  const shown = out.isTTY ? safeText : (t: string) => t;
   const flush = async (force: boolean) => {
     if (lines.length >= 1000 || (force && lines.length)) {
-      await out.write(lines.join("\n") + "\n");
+      await out.write(shown(lines.join("\n")) + "\n");
       lines.length = 0;
     }
   };

@@ -35,11 +35,11 @@ function truncate(text: string, width: number): string {
   return `${out}…`;
 }
 
-/** Control characters as escapes, so a cell stays on one line. */
+/** Control characters (C0, DEL, C1) as escapes, so a cell stays on one line and is never obeyed. */
 function oneLine(text: string): string {
   return text.replace(
     // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f]/g,
+    /[\x00-\x1f\x7f-\x9f]/g,
     (c) =>
       c === "\n"
         ? "\\n"
