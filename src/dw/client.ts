@@ -11,6 +11,7 @@ import {
   QueryRun,
   type RunSettings,
 } from "./query_run.ts";
+import type { QueryProgress } from "./progress.ts";
 import { BigQueryRest } from "./rest.ts";
 import { type RetryOptions, retryPolicy } from "./retry.ts";
 import type { TableFieldSchema } from "./types.ts";
@@ -26,6 +27,7 @@ export type { Row } from "./decode.ts";
 export type { ParamType } from "./param_types.ts";
 export type { ParamTypes, QueryParams } from "./params.ts";
 export type { JobCreationMode } from "./query_run.ts";
+export type { QueryProgress, RetryNotice } from "./progress.ts";
 export type { RetryOptions } from "./retry.ts";
 export type {
   ErrorProto,
@@ -120,6 +122,12 @@ export interface QueryOptions {
   useQueryCache?: boolean;
   /** `JOB_CREATION_OPTIONAL` (default: short queries run without a job) or `JOB_CREATION_REQUIRED`. */
   jobCreationMode?: JobCreationMode;
+  /**
+   * Told as the query advances: job state, elapsed time, bytes processed,
+   * rows fetched, and each retry with its reason (see
+   * {@linkcode QueryProgress}); for progress displays such as the CLI's.
+   */
+  onProgress?: (progress: QueryProgress) => void;
 }
 
 /**

@@ -8,6 +8,7 @@ import type { QueryMeta, QueryOptions } from "./client.ts";
 import { BigQueryError } from "./errors.ts";
 import type { EncodedParams } from "./params.ts";
 import type { BigQueryRest } from "./rest.ts";
+import { ProgressReporter } from "./progress.ts";
 import { abortedError, sleep } from "./retry.ts";
 import type { JobReference, QueryResponse, WireRow } from "./types.ts";
 
@@ -40,11 +41,13 @@ export class QueryRun {
   #job?: JobReference;
   /** The first page, until {@linkcode pages} hands it out. */
   #first?: QueryResponse;
+  readonly #progress: ProgressReporter;
 
   constructor(rest: BigQueryRest, sql: string, settings: RunSettings) {
     this.#rest = rest;
     this.#sql = sql;
     this.#settings = settings;
+    this.#progress = new ProgressReporter(settings.onProgress);
   }
 
   /** The jobs.query request body. */
@@ -82,13 +85,22 @@ export class QueryRun {
 
   /** Runs the query until it is complete; the rows come from {@linkcode pages}. */
   async start(): Promise<QueryMeta> {
+    this.#progress.report({ state: "PENDING" });
     let response = await this.#query();
     this.#job = response.jobReference;
     for (let poll = 0; !response.jobComplete; poll++) {
+      this.#progress.report({ state: "RUNNING", jobId: this.#job?.jobId });
       response = await this.#poll(poll);
     }
     this.#first = response;
-    return metaOf(response);
+    const meta = metaOf(response);
+    this.#progress.report({
+      state: "DONE",
+      jobId: meta.jobId,
+      bytesProcessed: meta.totalBytesProcessed,
+      totalRows: meta.totalRows,
+    });
+    return meta;
   }
 
   /**
@@ -115,6 +127,7 @@ export class QueryRun {
         const next = token ? this.#page(token, signal) : undefined;
         next?.catch(() => {}); // awaited below; until then not "unhandled"
         received += current.rows?.length ?? 0;
+        this.#progress.report({ rowsFetched: received });
         if (!next && expected !== undefined && received < expected) {
           // A last page short of totalRows would otherwise be silently missing rows.
           throw new BigQueryError(
@@ -147,6 +160,7 @@ export class QueryRun {
       body: this.body(),
       serverWaitMs: this.#settings.timeoutMs ?? SERVER_WAIT_MS,
       context: { what: "BigQuery query", sql: this.#sql },
+      onRetry: this.#progress.onRetry,
     });
     if (!signal) return await request;
     try {
@@ -237,6 +251,7 @@ export class QueryRun {
         sql: this.#sql,
         jobId: job.jobId,
       },
+      onRetry: this.#progress.onRetry,
     });
   }
 

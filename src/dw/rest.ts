@@ -12,6 +12,7 @@ import {
   type ErrorContext,
   parseErrorBody,
 } from "./errors.ts";
+import type { RetryNotice } from "./progress.ts";
 import { isRetryable, retryDelay, type RetryPolicy, sleep } from "./retry.ts";
 
 /** What a {@linkcode BigQueryRest} needs. */
@@ -38,6 +39,8 @@ export interface RestRequest {
   retries?: number;
   /** For error messages: what is being done, the SQL, the job. */
   context: ErrorContext;
+  /** Told before each retry, with its reason (progress displays). */
+  onRetry?: (retry: RetryNotice) => void;
 }
 
 /** Sends BigQuery REST requests for one DW project. */
@@ -88,7 +91,16 @@ export class BigQueryRest {
         if (!isTransient(error) || attempt >= retries) {
           throw asBigQueryError(error);
         }
-        await sleep(retryDelay(retry, attempt++), request.signal);
+        const wait = retryDelay(retry, attempt++);
+        request.onRetry?.({
+          attempt,
+          retries,
+          reason: `${(error as CredentialsError).code}: ${
+            (error as Error).message
+          }`,
+          delayMs: wait,
+        });
+        await sleep(wait, request.signal);
         continue;
       }
       if (response.ok) return parseJson<T>(text, response, request);
@@ -107,6 +119,16 @@ export class BigQueryRest {
           attempt++,
           response.headers.get("retry-after"),
         );
+        request.onRetry?.({
+          attempt,
+          retries,
+          reason: `HTTP ${response.status}${
+            reasons.some((r) => r)
+              ? ` ${reasons.filter((r) => r).join(", ")}`
+              : ""
+          }`,
+          delayMs: wait,
+        });
         await sleep(wait, request.signal);
         continue;
       }

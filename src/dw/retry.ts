@@ -16,7 +16,7 @@ import { BigQueryError, RETRYABLE_REASONS } from "./errors.ts";
  * ```
  */
 export interface RetryOptions {
-  /** Attempts after the first, default 5. */
+  /** Attempts after the first, default 2 (the README's promise: at most twice). */
   retries?: number;
   /** Wait before the first retry, doubled each time (with jitter), default 500 ms. */
   initialDelayMs?: number;
@@ -30,7 +30,7 @@ export type RetryPolicy = Required<RetryOptions>;
 /** Fills in the defaults of `options`. */
 export function retryPolicy(options: RetryOptions = {}): RetryPolicy {
   return {
-    retries: options.retries ?? 5,
+    retries: options.retries ?? 2,
     initialDelayMs: options.initialDelayMs ?? 500,
     maxDelayMs: options.maxDelayMs ?? 20_000,
   };
