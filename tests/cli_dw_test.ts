@@ -528,3 +528,17 @@ test("Ctrl-C during dw query stops it: exit 130, a message, nothing on stdout", 
     cli.kill();
   }
 });
+
+test("dw query piped shows no progress, not even for a retry", async () => {
+  await using s = await m2m();
+  s.fake.bigquery.setResult("SELECT slow", {
+    schema: [{ name: "n", type: "INTEGER", mode: "NULLABLE" }],
+    rows: [{ f: [{ v: "42" }] }],
+  }, { pendingPolls: 2 });
+  s.fake.failNext("bigquery", { status: 503, body: { error: "busy" } });
+  const run = await s.q(["dw", "query", "SELECT slow"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, "n\n42\n");
+  assert.equal(run.stderr, "");
+  assert.equal(s.fake.count("bigquery") >= 4, true);
+});

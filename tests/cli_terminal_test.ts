@@ -101,6 +101,35 @@ test(
           "$",
         ].join("\n"),
       );
+      // A slow query with a retry: a spinner line with the job's state, the
+      // time and what was read; a line for the retry and its reason; then
+      // the table, the spinner gone.
+      s.fake.bigquery.setResult("SELECT slow", {
+        schema: [{ name: "n", type: "INTEGER", mode: "NULLABLE" }],
+        rows: [{ f: [{ v: "42" }] }],
+      }, { pendingPolls: 6, totalBytesProcessed: 2_500_000 });
+      s.fake.failNext("bigquery", {
+        status: 503,
+        body: {
+          error: {
+            code: 503,
+            message: "Backend error",
+            errors: [{ reason: "backendError", message: "Backend error" }],
+          },
+        },
+      });
+      type(`carto-auth dw query "SELECT slow"`);
+      const running = await waitFor(
+        /⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏ BigQuery RUNNING · \d+\.\d s · job \S+/,
+      );
+      assert.match(
+        running,
+        /^! BigQuery: HTTP 503 backendError; retrying in \d\.\d s \(1 of 2\)$/m,
+      );
+      const slow = await waitFor(/^42\n\(1 row\)\n[$#] $/m);
+      assert.doesNotMatch(slow, /BigQuery RUNNING/);
+      console.log(`The screen:\n${screen().trimEnd()}`);
+
       // Colours on the terminal (tmux shows them with -e), none with NO_COLOR.
       const colours = tmux("capture-pane", "-p", "-e", "-t", "cli");
       assert.ok(colours.includes("m✓") && colours.includes("\x1b["), colours);

@@ -7,7 +7,7 @@ const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "
 export class Progress {
   readonly #out: Output;
   #timer?: ReturnType<typeof setInterval>;
-  #text = "";
+  #text: () => string = () => "";
   #frame = 0;
 
   /** A spinner on `out` (default stderr); it stays silent unless `out` is a terminal. */
@@ -15,13 +15,16 @@ export class Progress {
     this.#out = out;
   }
 
-  /** Shows `text` after a spinning mark until {@linkcode stop}. */
-  start(text: string): void {
+  /**
+   * Shows `text` after a spinning mark until {@linkcode stop}; a function
+   * is asked for the text at each frame (a clock, counters).
+   */
+  start(text: string | (() => string)): void {
     if (!this.#out.isTTY) return;
     this.stop();
-    this.#text = text;
+    this.#text = typeof text === "string" ? () => text : text;
     if (env("TERM") === "dumb") {
-      void this.#out.write(`${text}\n`);
+      void this.#out.write(`${this.#text()}\n`);
       return;
     }
     this.#draw();
@@ -30,7 +33,7 @@ export class Progress {
 
   #draw(): void {
     const mark = style(this.#out).cyan(FRAMES[this.#frame++ % FRAMES.length]);
-    void this.#out.write(`\r\x1b[2K${mark} ${this.#text}`);
+    void this.#out.write(`\r\x1b[2K${mark} ${this.#text()}`);
   }
 
   /** Removes the spinner line. */

@@ -12,6 +12,7 @@ import type { Command } from "../main.ts";
 import { jsonSafe, safeLine } from "../safe_text.ts";
 import { FORMAT_FLAGS, formatFrom, writeRows } from "../format/rows.ts";
 import { parseParams } from "../params.ts";
+import { queryProgress } from "../query_progress.ts";
 import { interruptible, readSql } from "../query_input.ts";
 import { CREDENTIAL_FLAGS, wantedFrom } from "./token.ts";
 
@@ -130,15 +131,21 @@ export const dwQuery: Command = {
       selection,
       async (auth) => {
         const dw = await auth.getCartoDwClient();
-        return await interruptible((signal) =>
-          fetchRows(dw, sql, {
-            ...params,
-            location: flags.location as string | undefined,
-            signal,
-            // Exact: 64-bit integers keep every digit in every format.
-            int64: "bigint",
-          }, maxRows)
-        );
+        const progress = queryProgress();
+        try {
+          return await interruptible((signal) =>
+            fetchRows(dw, sql, {
+              ...params,
+              location: flags.location as string | undefined,
+              signal,
+              // Exact: 64-bit integers keep every digit in every format.
+              int64: "bigint",
+              onProgress: progress.onProgress,
+            }, maxRows)
+          );
+        } finally {
+          progress.stop();
+        }
       },
     );
     await writeRows(stdout, format, names, rows, totalRows);
