@@ -66,12 +66,17 @@ test("status --json is stable: active, usable, and one entry per kind", async ()
   assert.equal(run.code, 0, run.stderr);
   const status = JSON.parse(run.stdout);
   assert.deepEqual(Object.keys(status), [
+    "profile",
+    "profileSource",
     "active",
     "usable",
     "env",
     "oauth",
     "m2m",
+    "profiles",
   ]);
+  assert.equal(status.profile, "default");
+  assert.equal(status.profileSource, "default");
   assert.equal(status.active, "oauth");
   assert.equal(status.usable, true);
   assert.equal(status.env, null);
@@ -325,13 +330,12 @@ test("logout --m2m and logout --all; nothing to remove is fine", async () => {
   );
   const all = await s.run(["logout", "--all"]);
   assert.equal(all.code, 0);
+  assert.equal(all.stderr, "No login to remove.\n");
+  const none = await s.run(["logout"]);
+  assert.equal(none.code, 0);
   assert.match(
-    all.stderr,
+    none.stderr,
     /Not logged in with your login \(OAuth\): nothing to remove/,
-  );
-  assert.match(
-    all.stderr,
-    /Not logged in with the M2M login: nothing to remove/,
   );
 });
 

@@ -222,6 +222,7 @@ export function helpText(spec: CommandSpec): string {
     "Examples",
     ...spec.examples.map((e) => `  ${e}`),
     "",
+    "Every command also takes --profile NAME (the logins of that profile).",
     "Environment variables and exit codes: carto-auth --help",
     "",
   ];

@@ -5,6 +5,7 @@ import { FileTokenStore } from "../stores/file.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { env, stderr } from "./io.ts";
 import { safeText } from "./safe_text.ts";
+import { cacheRoot, currentProfile, profileDir } from "./profiles.ts";
 
 import { LEEWAY_SECONDS } from "./fast_token.ts";
 
@@ -23,6 +24,10 @@ export const ENVIRONMENT: [name: string, meaning: string][] = [
     "API base URL for M2M and CARTO_API_TOKEN, e.g. https://gcp-us-east1.api.carto.com",
   ],
   ["CARTO_AUTH_CACHE_DIR", "folder of the token cache, default ~/.carto-auth"],
+  [
+    "CARTO_PROFILE",
+    "the profile to use (as --profile; wins over carto-auth use)",
+  ],
   ["BROWSER", "command that opens the login URL (CARTO_BROWSER wins over it)"],
   ["CI", "when set, nothing prompts: a needed login fails with exit code 4"],
   ["NO_COLOR", "when set, no colours"],
@@ -64,10 +69,14 @@ function warn(message: string): void {
   void stderr.write(`${safeText(message)}\n`);
 }
 
-/** The token cache: `CARTO_AUTH_CACHE_DIR`, else `~/.carto-auth`. */
-export function tokenStore(): FileTokenStore {
+/**
+ * The token cache of `profile` (default: the one this command uses) in
+ * `CARTO_AUTH_CACHE_DIR`, else `~/.carto-auth`.
+ */
+export async function tokenStore(profile?: string): Promise<FileTokenStore> {
+  const name = profile ?? (await currentProfile()).name;
   return new FileTokenStore({
-    dir: env("CARTO_AUTH_CACHE_DIR"),
+    dir: profileDir(await cacheRoot(), name),
     onWarning: warn,
   });
 }

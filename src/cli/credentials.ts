@@ -17,6 +17,7 @@ import type { FileTokenStore } from "../stores/file.ts";
 import type { StoredToken } from "../stores/types.ts";
 import { commonOptions, LEEWAY_SECONDS, tokenStore } from "./config.ts";
 import { CliError, EXIT, UsageError } from "./errors.ts";
+import { currentProfile, profileArg, type ProfileChoice } from "./profiles.ts";
 import { canPrompt, env, stdinIsTTY } from "./io.ts";
 import type { LoginUi } from "./login_ui.ts";
 
@@ -34,6 +35,8 @@ export interface Wanted {
 /** The credentials a command will use. */
 export interface Selection {
   kind: Kind;
+  /** The profile whose cache holds them. */
+  profile: ProfileChoice;
   store: FileTokenStore;
   /** The cached token of `kind` (oauth, m2m). */
   cached?: StoredToken;
@@ -52,16 +55,18 @@ export function m2mEnvSet(): boolean {
 
 /** Picks the credentials a command uses (see the module's comment). */
 export async function select(wanted: Wanted = {}): Promise<Selection> {
-  const store = tokenStore();
-  if (env("CARTO_API_TOKEN")) return { kind: "env", store, wanted };
+  const profile = await currentProfile();
+  const store = await tokenStore(profile.name);
+  const base = { profile, store, wanted };
+  if (env("CARTO_API_TOKEN")) return { ...base, kind: "env" };
   if (wanted.m2m || wanted.credentials || m2mEnvSet()) {
-    return { kind: "m2m", store, cached: await store.get("m2m"), wanted };
+    return { ...base, kind: "m2m", cached: await store.get("m2m") };
   }
   const oauth = await store.get("oauth");
-  if (oauth) return { kind: "oauth", store, cached: oauth, wanted };
+  if (oauth) return { ...base, kind: "oauth", cached: oauth };
   const m2m = await store.get("m2m");
-  if (m2m) return { kind: "m2m", store, cached: m2m, wanted };
-  return { kind: "oauth", store, wanted };
+  if (m2m) return { ...base, kind: "m2m", cached: m2m };
+  return { ...base, kind: "oauth" };
 }
 
 /**
@@ -197,14 +202,16 @@ function explain(selection: Selection, e: unknown): unknown {
     );
   }
   if (e.code !== "login_required") return e;
+  const p = profileArg(selection.profile.name);
+  const inProfile = p ? ` (profile ${selection.profile.name})` : "";
   if (selection.kind === "m2m") {
     const how =
       "Pass --credentials FILE, or set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET and " +
       "CARTO_API_BASE_URL";
     return new CliError(
       selection.cached
-        ? `The cached M2M token has expired and there are no client credentials to renew it. ${how} (or run: carto-auth login --m2m).`
-        : `There is no M2M login: no cached M2M token and no client credentials. ${how}, or log the machine in first: carto-auth login --m2m --credentials FILE`,
+        ? `The cached M2M token${inProfile} has expired and there are no client credentials to renew it. ${how} (or run: carto-auth login --m2m${p}).`
+        : `There is no M2M login${inProfile}: no cached M2M token and no client credentials. ${how}, or log the machine in first: carto-auth login --m2m --credentials FILE${p}`,
       EXIT.auth,
     );
   }
@@ -215,9 +222,9 @@ function explain(selection: Selection, e: unknown): unknown {
     : "";
   return new CliError(
     selection.cached
-      ? `Your CARTO login has expired.${why} Run: carto-auth login`
-      : `You are not logged in to CARTO.${why} Run: carto-auth login ` +
-        "(or, for a machine, carto-auth login --m2m)",
+      ? `Your CARTO login${inProfile} has expired.${why} Run: carto-auth login${p}`
+      : `You are not logged in to CARTO${inProfile}.${why} Run: carto-auth login${p} ` +
+        `(or, for a machine, carto-auth login --m2m${p})`,
     EXIT.auth,
   );
 }

@@ -3,11 +3,13 @@
  * APIs: no flag parser, no Node streams, no library code. Starting those
  * costs more than the runtime itself takes to start (Bun: `process.stdout`
  * alone adds ~15 ms to ~8 ms; Deno: touching `process` ~20 ms), and scripts
- * call `$(carto-auth token)` often. Anything it is not sure about (flags, no
- * or an expired token, a token of another M2M client, a file written by the
- * Python package) is left to the full command, which gives the same answer
+ * call `$(carto-auth token)` often. Anything it is not sure about (other
+ * flags, no or an expired token, a token of another M2M client) is left to
+ * the full command, which gives the same answer
  * the slow way.
  */
+
+import { DEFAULT_PROFILE, PROFILE_NAME, profileDir } from "../profiles.ts";
 
 /** Renew this long before expiry: the library's default, used by every command. */
 export const LEEWAY_SECONDS = 60;
@@ -113,22 +115,32 @@ function cacheDir(): string | undefined {
 }
 
 /**
- * The token of a cache file written by this library (`FileTokenStore`): one
- * with the exact `expiration_utc`. Files written by the Python package need
- * `parseTokenFile`'s care with their clock, so they take the full path.
+ * The token of a cache file, written by this library (with the exact
+ * `expiration_utc`) or by the Python package (only `expiration`, off by the
+ * machine's UTC offset unless TZ=UTC: read as the earlier of its two
+ * possible meanings, as `FileTokenStore` does, so it is never used past its
+ * real expiry).
  */
-function exactToken(
+function cachedToken(
   text: string,
 ): { accessToken: string; expiration: number; clientId?: string } | undefined {
   try {
     const d = JSON.parse(text);
-    if (
-      typeof d?.access_token !== "string" || !d.access_token ||
-      typeof d.expiration_utc !== "number"
-    ) return undefined;
+    if (typeof d?.access_token !== "string" || !d.access_token) {
+      return undefined;
+    }
+    let expiration = d.expiration_utc;
+    if (typeof expiration !== "number" || !Number.isFinite(expiration)) {
+      const python = d.expiration;
+      if (typeof python !== "number" || !Number.isFinite(python)) {
+        return undefined;
+      }
+      const offset = -new Date(python * 1000).getTimezoneOffset() * 60;
+      expiration = Math.min(python, python + offset);
+    }
     return {
       accessToken: d.access_token,
-      expiration: d.expiration_utc,
+      expiration,
       clientId: typeof d.client_id === "string" ? d.client_id : undefined,
     };
   } catch {
@@ -137,24 +149,63 @@ function exactToken(
 }
 
 /**
- * Prints the token and resolves `true` when `argv` is `token` or `token
- * --m2m` and the answer is certain without renewing anything; else `false`.
+ * `token`'s flags when the fast path can answer them: `--m2m` and the
+ * global `--profile NAME`; `undefined` for anything else.
+ */
+function tokenFlags(
+  argv: string[],
+): { m2m: boolean; profile?: string } | undefined {
+  if (argv[0] !== "token") return undefined;
+  let m2m = false;
+  let profile: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === "--m2m" && !m2m) m2m = true;
+    else if (word === "--profile" && profile === undefined) {
+      profile = argv[++i];
+    } else if (word.startsWith("--profile=") && profile === undefined) {
+      profile = word.slice("--profile=".length);
+    } else return undefined;
+  }
+  if (profile !== undefined && !PROFILE_NAME.test(profile)) return undefined;
+  return { m2m, profile };
+}
+
+/** The profile `use` saved in `cli.json`, if any. */
+async function savedProfile(root: string): Promise<string | undefined> {
+  const text = await readText(`${root}/cli.json`);
+  if (text === undefined) return undefined;
+  try {
+    const profile = JSON.parse(text)?.profile;
+    return typeof profile === "string" ? profile : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Prints the token and resolves `true` when `argv` is `token` (with
+ * `--m2m`, `--profile NAME`) and the answer is certain without renewing
+ * anything; else `false`.
  */
 export async function fastToken(argv: string[]): Promise<boolean> {
-  if (argv[0] !== "token" || argv.length > 2) return false;
-  if (argv.length === 2 && argv[1] !== "--m2m") return false;
+  const flags = tokenFlags(argv);
+  if (!flags) return false;
   const envToken = env("CARTO_API_TOKEN");
   if (envToken) {
     await write(`${envToken}\n`);
     return true;
   }
   const clientId = env("CARTO_CLIENT_ID");
-  const m2m = argv[1] === "--m2m" ||
-    (!!clientId && !!env("CARTO_CLIENT_SECRET"));
-  const dir = cacheDir();
-  if (!dir) return false;
+  const m2m = flags.m2m || (!!clientId && !!env("CARTO_CLIENT_SECRET"));
+  const root = cacheDir();
+  if (!root) return false;
+  const profile = flags.profile ?? env("CARTO_PROFILE") ??
+    await savedProfile(root) ?? DEFAULT_PROFILE;
+  if (!PROFILE_NAME.test(profile)) return false; // the full command says why
+  const dir = profileDir(root, profile);
   const text = await readText(`${dir}/token_${m2m ? "m2m" : "oauth"}.json`);
-  const token = text === undefined ? undefined : exactToken(text);
+  const token = text === undefined ? undefined : cachedToken(text);
   if (!token || token.expiration - LEEWAY_SECONDS <= Date.now() / 1000) {
     return false;
   }

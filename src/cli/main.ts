@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   login: () => import("./commands/login.ts").then((m) => m.login),
   logout: () => import("./commands/logout.ts").then((m) => m.logout),
   status: () => import("./commands/status.ts").then((m) => m.status),
+  use: () => import("./commands/use.ts").then((m) => m.use),
   token: () => import("./commands/token.ts").then((m) => m.token),
   "dw credentials": () =>
     import("./commands/dw.ts").then((m) => m.dwCredentials),
@@ -35,9 +36,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 const GROUPS = new Set(["dw"]);
 
 /** Runs `carto-auth` with `argv` (without the program name); resolves with the exit code. */
-export async function main(argv: string[]): Promise<number> {
+export async function main(words: string[]): Promise<number> {
   let command: string | undefined;
   try {
+    const { takeProfileFlag } = await import("./profiles.ts");
+    const argv = takeProfileFlag(words);
     const [first, second] = argv;
     if (first === undefined || first === "--help" || first === "-h") {
       await stdout.write(await rootHelp());
@@ -182,8 +185,14 @@ async function rootHelp(): Promise<string> {
     await commandList(),
     "",
     "Flags",
-    "  -h, --help       show help (also: carto-auth <command> --help)",
-    "  -V, --version    show the version",
+    "  -h, --help         show help (also: carto-auth <command> --help)",
+    "  -V, --version      show the version",
+    "  --profile NAME     use the logins of profile NAME (any command; see below)",
+    "",
+    "Profiles",
+    "  Several accounts live side by side: carto-auth login --profile work, then",
+    "  --profile work, CARTO_PROFILE=work, or carto-auth use work to make it the",
+    "  default. The default profile keeps the Python package's files.",
     "",
     "Which credentials a command uses",
     "  1. CARTO_API_TOKEN, when set;",

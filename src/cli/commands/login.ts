@@ -4,6 +4,14 @@ import type { StoredToken, TokenStore } from "../../stores/types.ts";
 import { intFlag, type Parsed } from "../args.ts";
 import { checkedUrl, commonOptions, tokenStore } from "../config.ts";
 import { isFresh, m2mCredentials } from "../credentials.ts";
+import {
+  currentProfile,
+  DEFAULT_PROFILE,
+  type ProfileChoice,
+  readState,
+  updateState,
+} from "../profiles.ts";
+import type { FileTokenStore } from "../../stores/file.ts";
 import { CredentialsError } from "../../errors.ts";
 import { CliError, EXIT, UsageError } from "../errors.ts";
 import { env, stderr, style } from "../io.ts";
@@ -115,7 +123,8 @@ async function oauthLogin(
   const { loginUi } = await import("../login_ui.ts");
   const ui = await loginUi({ noBrowser: flags["no-browser"] === true, port });
   const { CartoAuth } = await import("../../auth.ts");
-  const store = tokenStore();
+  const profile = await currentProfile();
+  const store = await tokenStore(profile.name);
   const auth = new CartoAuth({
     ...commonOptions(),
     ...ui.options,
@@ -139,7 +148,13 @@ async function oauthLogin(
     tenant = await discoverAccount(accessToken, { endpoints: auth.endpoints })
       .then((a) => a.tenantDomain, () => undefined);
   }
-  await reportLogin(auth, accessToken, store, [
+  if (tenant) {
+    await updateState((state) => ({
+      ...state,
+      tenants: { ...state.tenants, [profile.name]: tenant },
+    })).catch(() => {}); // only status's display needs it
+  }
+  await reportLogin(auth, accessToken, store, profile, [
     ["Tenant", tenant],
     ["Organization", org],
   ]);
@@ -188,7 +203,8 @@ async function m2mLogin(
     );
   }
   const { CartoAuth } = await import("../../auth.ts");
-  const store = tokenStore();
+  const profile = await currentProfile();
+  const store = await tokenStore(profile.name);
   const auth = new CartoAuth({
     ...commonOptions(),
     mode: "m2m",
@@ -198,7 +214,9 @@ async function m2mLogin(
     clientSecret: creds.clientSecret,
   });
   const accessToken = await auth.getAccessToken();
-  await reportLogin(auth, accessToken, store, [["Client id", creds.clientId]]);
+  await reportLogin(auth, accessToken, store, profile, [
+    ["Client id", creds.clientId],
+  ]);
   await stderr.write(
     style(stderr).dim(
       "Commands renew this token while the client credentials are at hand " +
@@ -211,7 +229,8 @@ async function m2mLogin(
 async function reportLogin(
   auth: CartoAuth,
   accessToken: string,
-  store: ReturnType<typeof tokenStore>,
+  store: FileTokenStore,
+  profile: ProfileChoice,
   extra: [string, string | undefined][],
 ): Promise<void> {
   const s = style(stderr);
@@ -221,7 +240,9 @@ async function reportLogin(
   const who = auth.mode === "m2m"
     ? "an M2M client"
     : safeLine(tokenSubject(accessToken) ?? "you");
+  const named = profile.name !== DEFAULT_PROFILE;
   const rows: [string, string | undefined][] = [
+    ["Profile", named ? profile.name : undefined],
     ...extra,
     ["API base URL", auth.getApiBaseUrl()],
     ["Token expires", expiryText(expiration, now)],
@@ -246,6 +267,17 @@ async function reportLogin(
       } CARTO issued a token that is already about to expire. ` +
         `Check this machine's clock.`,
     );
+  }
+  if (named && profile.source === "flag" && saved) {
+    const used = (await readState()).profile;
+    if (used !== profile.name) {
+      lines.push(
+        s.dim(
+          `Commands use this login with --profile ${profile.name} (or CARTO_PROFILE=${profile.name}); ` +
+            `to use it by default: carto-auth use ${profile.name}`,
+        ),
+      );
+    }
   }
   await stderr.write(`${lines.join("\n")}\n`);
 }

@@ -1,12 +1,21 @@
 /** `carto-auth status`: what each kind of credentials holds, without network calls. */
 import type { StoredToken } from "../../stores/types.ts";
-import { tokenStore } from "../config.ts";
 import { isFresh, type Kind, m2mEnvSet, select } from "../credentials.ts";
 import { EXIT } from "../errors.ts";
 import { env, stdout, style } from "../io.ts";
 import { jwtExpiration } from "../../jwt.ts";
 import { tokenSubject } from "../jwt.ts";
 import type { Command } from "../main.ts";
+import {
+  DEFAULT_PROFILE,
+  profileArg,
+  type ProfileSource,
+} from "../profiles.ts";
+import {
+  collectProfiles,
+  describeProfiles,
+  type ProfileSummary,
+} from "./status_profiles.ts";
 import { jsonSafe, safeLine } from "../safe_text.ts";
 import { expiryText } from "../time.ts";
 
@@ -37,6 +46,10 @@ export interface StatusEntry {
 
 /** The whole of `status --json`. */
 export interface StatusJson {
+  /** The profile commands use now; `oauth` and `m2m` are its logins. */
+  profile: string;
+  /** Why that profile: `flag` (--profile), `env` (CARTO_PROFILE), `use` (carto-auth use), `default`. */
+  profileSource: ProfileSource;
   /** Which credentials `token`, `dw` and `sql` use now. */
   active: Kind;
   /** Whether any entry is usable (the exit code is 0 then). */
@@ -44,6 +57,8 @@ export interface StatusJson {
   env: StatusEntry | null;
   oauth: StatusEntry;
   m2m: StatusEntry;
+  /** Every profile with a login, and the current one. */
+  profiles: ProfileSummary[];
 }
 
 function entry(
@@ -71,16 +86,19 @@ function entry(
 export async function collectStatus(
   now = Date.now() / 1000,
 ): Promise<StatusJson> {
-  const store = tokenStore();
-  const [oauth, m2m, selection] = await Promise.all([
+  const selection = await select();
+  const store = selection.store;
+  const [oauth, m2m, profiles] = await Promise.all([
     store.get("oauth"),
     store.get("m2m"),
-    select(),
+    collectProfiles(selection.profile.name, now),
   ]);
   const envToken = env("CARTO_API_TOKEN");
   const m2mRenewable = m2mEnvSet() &&
     (!m2m?.clientId || m2m.clientId === env("CARTO_CLIENT_ID"));
   const result: StatusJson = {
+    profile: selection.profile.name,
+    profileSource: selection.profile.source,
     active: selection.kind,
     usable: false,
     env: envToken
@@ -106,10 +124,18 @@ export async function collectStatus(
       renewable: m2mRenewable,
       clientId: m2m?.clientId ?? env("CARTO_CLIENT_ID") ?? null,
     }),
+    profiles,
   };
   result.usable = [result.env, result.oauth, result.m2m].some((e) => e?.usable);
   return result;
 }
+
+const SOURCES: Record<ProfileSource, string> = {
+  flag: "from --profile",
+  env: "from CARTO_PROFILE",
+  use: "chosen with carto-auth use",
+  default: "the default profile",
+};
 
 const TITLES = {
   env: "CARTO_API_TOKEN (environment variable)",
@@ -117,7 +143,13 @@ const TITLES = {
   m2m: "M2M login (machine)",
 } as const;
 
-function describe(kind: Kind, e: StatusEntry, active: boolean, now: number) {
+function describe(
+  kind: Kind,
+  e: StatusEntry,
+  active: boolean,
+  now: number,
+  profile: string,
+) {
   const s = style(stdout);
   const title = `${s.bold(TITLES[kind])}${
     active ? s.cyan("  ← used by commands") : ""
@@ -125,9 +157,9 @@ function describe(kind: Kind, e: StatusEntry, active: boolean, now: number) {
   const lines = [title];
   const expired = e.expiresIn !== null && e.expiresIn <= 0;
   const fix = kind === "oauth"
-    ? "carto-auth login"
+    ? `carto-auth login${profileArg(profile)}`
     : kind === "m2m"
-    ? "carto-auth login --m2m"
+    ? `carto-auth login --m2m${profileArg(profile)}`
     : "set a new CARTO_API_TOKEN";
   if (!e.loggedIn) {
     lines.push(
@@ -215,8 +247,17 @@ export const status: Command = {
         result[k] !== null
       );
       const blocks = kinds.map((k) =>
-        describe(k, result[k]!, result.active === k, now)
+        describe(k, result[k]!, result.active === k, now, result.profile)
       );
+      // With one profile the blocks say it all; with more, list them all.
+      if (result.profiles.length > 1 || result.profile !== DEFAULT_PROFILE) {
+        blocks.unshift(
+          `${style(stdout).bold(`Profile ${result.profile}`)}${
+            style(stdout).dim(`  (${SOURCES[result.profileSource]})`)
+          }`,
+        );
+        blocks.push(describeProfiles(result.profiles, stdout, now));
+      }
       await stdout.write(`${blocks.join("\n\n")}\n`);
     }
     return result.usable ? EXIT.ok : EXIT.failure;
