@@ -6,45 +6,69 @@
  *
  *   ./node_modules/.bin/deno run -A bench/cli_token_bench.ts [runs]
  *
- * Uses hyperfine when it is installed, else measures here: each command runs
- * `runs` times (default 30) after 3 warm-ups, the pairs interleaved so that
- * machine noise hits both alike.
+ * For three caches: a file written by this library, one written by the
+ * Python package, and a named profile chosen with `carto-auth use`. Each
+ * command runs `runs` times (default 30) after 3 warm-ups, interleaved so
+ * that machine noise hits all alike.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { formatTokenFile } from "../src/stores/file.ts";
 
 const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const runs = Number(process.argv[2]) || 30;
 
-// A fresh token in a private cache.
+// Fresh tokens in private caches: one file written by this library, one by
+// the Python package (no expiration_utc), and a named profile chosen with
+// `carto-auth use` (cli.json, then profiles/work/token_oauth.json).
 const home = mkdtempSync(join(tmpdir(), "carto-auth-bench-"));
-const cache = join(home, ".carto-auth");
-mkdirSync(cache, { mode: 0o700 });
 const token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.sig";
-writeFileSync(
-  join(cache, "token_oauth.json"),
-  formatTokenFile({
-    accessToken: token,
-    expiration: Math.floor(Date.now() / 1000) + 3600,
-    apiBaseUrl: "https://gcp-us-east1.api.carto.com",
-  }),
-  { mode: 0o600 },
-);
+const expiration = Math.floor(Date.now() / 1000) + 3600;
+function cacheWith(name: string, files: Record<string, string>): string {
+  const dir = join(home, name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dir, file), text, { mode: 0o600 });
+  }
+  return dir;
+}
+const libraryFile = formatTokenFile({
+  accessToken: token,
+  expiration,
+  apiBaseUrl: "https://gcp-us-east1.api.carto.com",
+});
+const caches: { kind: string; dir: string }[] = [
+  {
+    kind: "library file",
+    dir: cacheWith("library", { "token_oauth.json": libraryFile }),
+  },
+  {
+    kind: "Python file",
+    // Python's json.dump of its three keys; valid for an hour in any zone.
+    dir: cacheWith("python", {
+      "token_oauth.json":
+        `{"api_base_url": "https://gcp-us-east1.api.carto.com", "access_token": "${token}", "expiration": ${
+          expiration + 14 * 3600
+        }.25}`,
+    }),
+  },
+  {
+    kind: "profile (use)",
+    dir: cacheWith("profile", {
+      "cli.json": JSON.stringify({ profile: "work" }),
+      "profiles/work/token_oauth.json": libraryFile,
+    }),
+  },
+];
 const env: Record<string, string> = {};
 for (const [k, v] of Object.entries(process.env)) {
   if (v !== undefined && !k.startsWith("CARTO_") && k !== "CI") env[k] = v;
 }
-Object.assign(env, { HOME: home, CARTO_AUTH_CACHE_DIR: cache });
+Object.assign(env, { HOME: home });
+const envFor = (dir: string) => ({ ...env, CARTO_AUTH_CACHE_DIR: dir });
 
 interface Pair {
   runtime: string;
@@ -86,9 +110,9 @@ if (major > 22 || (major === 22 && minor >= 18)) {
   );
 }
 
-function run(cmd: string[]): number {
+function run(cmd: string[], dir = caches[0].dir): number {
   const start = performance.now();
-  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, env });
+  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, env: envFor(dir) });
   const ms = performance.now() - start;
   if (r.status !== 0) {
     throw new Error(`${cmd.join(" ")} failed: ${r.stderr}`);
@@ -103,70 +127,57 @@ function stats(samples: number[]) {
   return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
 }
 
-function hyperfine(pair: Pair): { empty: number; token: number } | undefined {
-  try {
-    execFileSync("hyperfine", ["--version"], { stdio: "ignore" });
-  } catch {
-    return undefined;
+// Every cache gives the token.
+for (const pair of pairs) {
+  for (const cache of caches) {
+    const check = spawnSync(pair.token[0], pair.token.slice(1), {
+      cwd: root,
+      env: envFor(cache.dir),
+      encoding: "utf8",
+    });
+    if (check.stdout !== `${token}\n`) {
+      throw new Error(
+        `${pair.runtime}: token did not print the cached token of the ${cache.kind}: ${check.stderr}`,
+      );
+    }
   }
-  const out = join(home, `${pair.runtime}.json`);
-  execFileSync("hyperfine", [
-    "--warmup",
-    "3",
-    "--runs",
-    String(runs),
-    "--export-json",
-    out,
-    "-N",
-    pair.empty.join(" "),
-    pair.token.join(" "),
-  ], { cwd: root, env, stdio: "inherit" });
-  const { results } = JSON.parse(readFileSync(out, "utf8"));
-  return { empty: results[0].median * 1000, token: results[1].median * 1000 };
-}
-
-const check = spawnSync(pairs[0].token[0], pairs[0].token.slice(1), {
-  cwd: root,
-  env,
-  encoding: "utf8",
-});
-if (check.stdout !== `${token}\n`) {
-  throw new Error(`token did not print the cached token: ${check.stderr}`);
 }
 
 console.log(
   `carto-auth token on a cache hit vs an empty script (${runs} runs each, wall time, ms)\n`,
 );
 console.log(
-  `${"runtime".padEnd(14)}${"empty script".padStart(24)}${
-    "token (cache hit)".padStart(24)
+  `${"runtime".padEnd(16)}${"cache".padEnd(16)}${"empty script".padStart(18)}${
+    "token".padStart(18)
   }${"ratio".padStart(8)}   goal ≤ 1.5×`,
 );
 const fmt = (s: { median: number; p10: number; p90: number }) =>
   `${s.median.toFixed(1)} (${s.p10.toFixed(0)}–${s.p90.toFixed(0)})`;
 try {
   for (const pair of pairs) {
-    const viaHyperfine = hyperfine(pair);
-    let empty, tokenStats;
-    if (viaHyperfine) {
-      empty = { median: viaHyperfine.empty, p10: NaN, p90: NaN };
-      tokenStats = { median: viaHyperfine.token, p10: NaN, p90: NaN };
-    } else {
-      for (let i = 0; i < 3; i++) run(pair.empty), run(pair.token);
-      const e: number[] = [], t: number[] = [];
-      for (let i = 0; i < runs; i++) {
-        e.push(run(pair.empty));
-        t.push(run(pair.token));
-      }
-      empty = stats(e);
-      tokenStats = stats(t);
+    for (let i = 0; i < 3; i++) {
+      run(pair.empty);
+      for (const c of caches) run(pair.token, c.dir);
     }
-    const ratio = tokenStats.median / empty.median;
-    console.log(
-      `${pair.runtime.padEnd(14)}${fmt(empty).padStart(24)}${
-        fmt(tokenStats).padStart(24)
-      }${`${ratio.toFixed(2)}×`.padStart(8)}   ${ratio <= 1.5 ? "ok" : "over"}`,
-    );
+    // Interleaved, so that machine noise hits every command alike.
+    const empty: number[] = [];
+    const tokens: number[][] = caches.map(() => []);
+    for (let i = 0; i < runs; i++) {
+      empty.push(run(pair.empty));
+      caches.forEach((c, j) => tokens[j].push(run(pair.token, c.dir)));
+    }
+    const base = stats(empty);
+    caches.forEach((c, j) => {
+      const t = stats(tokens[j]);
+      const ratio = t.median / base.median;
+      console.log(
+        `${pair.runtime.padEnd(16)}${c.kind.padEnd(16)}${
+          fmt(base).padStart(18)
+        }${fmt(t).padStart(18)}${`${ratio.toFixed(2)}×`.padStart(8)}   ${
+          ratio <= 1.5 ? "ok" : "over"
+        }`,
+      );
+    });
   }
   console.log("\nmedian (10th–90th percentile)");
 } finally {

@@ -205,6 +205,29 @@ test(
       type(await s.fake.paste(relogin));
       const queried = await waitFor(/^exit \d+\n[$#] $/m);
       assert.match(queried, /^n\n─\n7\n\(1 row\)\nexit 0$/m);
+
+      // A second account in a profile: log in to it, make it the one
+      // commands use, and see both in status.
+      tmux("send-keys", "-t", "cli", "clear", "Enter");
+      await waitFor(/^[$#] $/m);
+      type("carto-auth login --profile work");
+      const work = await waitFor(/here: $/m);
+      type(await s.fake.paste(work));
+      const workDone = await waitFor(/carto-auth use work\n[$#] $/m);
+      assert.match(workDone, /^ {2}Profile: +work$/m);
+      type("carto-auth use work && carto-auth status");
+      const listed = await waitFor(/^\* work .*\n[$#] $/m);
+      assert.match(listed, /^✓ Commands now use profile work \(/m);
+      assert.match(listed, /^Profile work {2}\(chosen with carto-auth use\)$/m);
+      assert.match(
+        listed,
+        /^ {2}default {2}127\.0\.0\.1:\d+ → auth0\|fake-user · expires in/m,
+      );
+      assert.match(
+        listed,
+        /^\* work {5}127\.0\.0\.1:\d+ → auth0\|fake-user · expires in/m,
+      );
+      console.log(`The screen:\n${screen().trimEnd()}`);
     } finally {
       tmux("kill-server");
     }
