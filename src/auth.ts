@@ -105,9 +105,7 @@ export class CartoAuth {
       mode: options.mode,
       endpoints: this.#endpoints,
       http: this.#http,
-      store: options.useCache === false
-        ? undefined
-        : options.store ?? defaultStore(options.cacheFilepath),
+      store: options.useCache === false ? undefined : storeOf(options),
       leewaySeconds: options.leewaySeconds ?? 60,
       log,
       apiBaseUrl: options.apiBaseUrl === undefined
@@ -347,9 +345,20 @@ function noApiBaseUrl(): CredentialsError {
   );
 }
 
-function defaultStore(cacheFilepath?: string): TokenStore {
+function storeOf(
+  { store, cacheFilepath, profile }: CartoAuthOptions,
+): TokenStore {
+  if (profile !== undefined && (store || cacheFilepath !== undefined)) {
+    throw new CredentialsError(
+      `profile and ${
+        store ? "store" : "cacheFilepath"
+      } both say where tokens go: pass one of them.`,
+      { code: "invalid_input" },
+    );
+  }
+  if (store) return store;
   if (cacheFilepath !== undefined || nodeBuiltin("node:fs/promises")) {
-    return new FileTokenStore({ path: cacheFilepath });
+    return new FileTokenStore({ path: cacheFilepath, profile });
   }
   return new MemoryTokenStore();
 }

@@ -11,6 +11,13 @@ export interface CommonOptions {
   cacheFilepath?: string;
   /** Where tokens are kept instead of the file (KV in workers, memory, …). */
   store?: TokenStore;
+  /**
+   * A named profile of the file cache, for several accounts side by side:
+   * `~/.carto-auth/profiles/<profile>/token_<mode>.json` (the CLI's
+   * `--profile`). Default: the Python-compatible files. Not with
+   * `cacheFilepath` or `store`, which say where tokens go themselves.
+   */
+  profile?: string;
   /** Read and write the cache, default true. */
   useCache?: boolean;
   /** Transport, default `globalThis.fetch`. */

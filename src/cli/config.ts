@@ -5,7 +5,7 @@ import { FileTokenStore } from "../stores/file.ts";
 import { CliError, EXIT } from "./errors.ts";
 import { env, stderr } from "./io.ts";
 import { safeText } from "./safe_text.ts";
-import { cacheRoot, currentProfile, profileDir } from "./profiles.ts";
+import { currentProfile } from "./profiles.ts";
 
 import { LEEWAY_SECONDS } from "./fast_token.ts";
 
@@ -74,9 +74,9 @@ function warn(message: string): void {
  * `CARTO_AUTH_CACHE_DIR`, else `~/.carto-auth`.
  */
 export async function tokenStore(profile?: string): Promise<FileTokenStore> {
-  const name = profile ?? (await currentProfile()).name;
   return new FileTokenStore({
-    dir: profileDir(await cacheRoot(), name),
+    dir: env("CARTO_AUTH_CACHE_DIR"),
+    profile: profile ?? (await currentProfile()).name,
     onWarning: warn,
   });
 }

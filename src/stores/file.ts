@@ -1,4 +1,5 @@
 import { CredentialsError } from "../errors.ts";
+import { PROFILE_NAME, profileDir } from "../profiles.ts";
 import { nodeBuiltin } from "../runtime/builtins.ts";
 import type { StoredToken, TokenStore } from "./types.ts";
 import { DEFAULT_LOCK_TIMEOUT_MS, withFileLock } from "./file_lock.ts";
@@ -14,6 +15,12 @@ export interface FileTokenStoreOptions {
   path?: string;
   /** Folder holding `token_<key>.json`; default `~/.carto-auth`. */
   dir?: string;
+  /**
+   * A named profile (another account): its files are in
+   * `<dir>/profiles/<profile>/`, where the Python package never looks.
+   * Default (or `"default"`): the Python-compatible files in `dir`.
+   */
+  profile?: string;
   /** Called with a warning (loose permissions, a bad file set aside); default `console.warn`. */
   onWarning?: (message: string) => void;
   /**
@@ -54,6 +61,7 @@ const MAX_FILE_BYTES = 64 * 1024;
 export class FileTokenStore implements TokenStore {
   readonly #path?: string;
   readonly #dir?: string;
+  readonly #profile?: string;
   readonly #warn: (message: string) => void;
   readonly #invalid = new Set<string>();
   readonly #warned = new Set<string>();
@@ -63,6 +71,16 @@ export class FileTokenStore implements TokenStore {
   constructor(options: FileTokenStoreOptions = {}) {
     this.#path = options.path;
     this.#dir = options.dir;
+    if (options.profile !== undefined && !PROFILE_NAME.test(options.profile)) {
+      throw new CredentialsError(
+        `${
+          JSON.stringify(options.profile)
+        } is not a profile name: use letters, digits, "_", "." and "-" ` +
+          `(starting with a letter or digit, at most 64).`,
+        { code: "invalid_input" },
+      );
+    }
+    this.#profile = options.profile;
     const warn = options.onWarning ?? ((m) => console.warn(m));
     // Once per message: a renewal reads the file more than once.
     this.#warn = (m) => {
@@ -76,10 +94,8 @@ export class FileTokenStore implements TokenStore {
   pathFor(key: string): string {
     if (this.#path) return this.#path;
     const { join } = modules().path;
-    return join(
-      this.#dir ?? join(modules().os.homedir(), ".carto-auth"),
-      `token_${key}.json`,
-    );
+    const root = this.#dir ?? join(modules().os.homedir(), ".carto-auth");
+    return join(profileDir(root, this.#profile), `token_${key}.json`);
   }
 
   /**
