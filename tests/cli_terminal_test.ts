@@ -120,12 +120,13 @@ test(
       });
       type(`carto-auth dw query "SELECT slow"`);
       const running = await waitFor(
-        /⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏ BigQuery RUNNING · \d+\.\d s · job \S+/,
+        /[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] BigQuery RUNNING · \d+\.\d s · job \S+ {2}\(Ctrl-C to cancel\)$/m,
       );
       assert.match(
         running,
         /^! BigQuery: HTTP 503 backendError; retrying in \d\.\d s \(1 of 2\)$/m,
       );
+      console.log(`A frame while the query runs:\n${running.trimEnd()}`);
       const slow = await waitFor(/^42\n\(1 row\)\n[$#] $/m);
       assert.doesNotMatch(slow, /BigQuery RUNNING/);
       console.log(`The screen:\n${screen().trimEnd()}`);
@@ -184,6 +185,7 @@ test(
         noOpener,
         /^Logging in without a local browser \(a display is set, but xdg-open is not installed\)\.$/m,
       );
+      console.log(`No browser opener:\n${noOpener.trimEnd()}`);
       type(await s.fake.paste(noOpener));
       await waitFor(/Saved to: .*\n[$#] $/m);
 
@@ -202,6 +204,7 @@ test(
         relogin,
         /^! Your CARTO login has expired, so this command logs you in again first \(as carto-auth login does\)\.$/m,
       );
+      console.log(`An expired login in dw query:\n${relogin.trimEnd()}`);
       type(await s.fake.paste(relogin));
       const queried = await waitFor(/^exit \d+\n[$#] $/m);
       assert.match(queried, /^n\n─\n7\n\(1 row\)\nexit 0$/m);
