@@ -47,11 +47,12 @@ const caches: { kind: string; dir: string }[] = [
   },
   {
     kind: "Python file",
-    // Python's json.dump of its three keys; valid for an hour in any zone.
+    // Python's json.dump of its three keys, as a fresh 24-hour CARTO login
+    // writes it (fresh in any zone).
     dir: cacheWith("python", {
       "token_oauth.json":
         `{"api_base_url": "https://gcp-us-east1.api.carto.com", "access_token": "${token}", "expiration": ${
-          expiration + 14 * 3600
+          expiration + 23 * 3600
         }.25}`,
     }),
   },

@@ -280,6 +280,17 @@ test("token reads a Python-written file the safe way: the earlier of its two mea
   assert.equal(expired.code, 4, expired.stdout);
   assert.equal(expired.stdout, "");
   assert.match(expired.stderr, /Your CARTO login has expired/);
+  // A fresh 24-hour login written by Python is good in any zone.
+  await writeFile(
+    join(s.cacheDir, "token_m2m.json"),
+    `{"api_base_url": "${s.fake.apiBaseUrl}", "access_token": "python-m2m", "expiration": ${
+      now() + 24 * 3600
+    }}`,
+  );
+  for (const TZ of ["America/New_York", "Pacific/Kiritimati", "Etc/GMT+12"]) {
+    const fresh = await s.run(["token", "--m2m"], { env: { TZ } });
+    assert.equal(fresh.stdout, "python-m2m\n", TZ);
+  }
   // The same file read in Tokyo (east of UTC) is still good: used as is.
   const tokyo = await s.run(["token"], { env: { TZ: "Asia/Tokyo" } });
   assert.equal(tokyo.code, 0, tokyo.stderr);
