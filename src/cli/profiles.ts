@@ -50,6 +50,7 @@ export function checkedProfileName(name: string, where: string): string {
  * {@linkcode currentProfile}. Returns the other words.
  */
 export function takeProfileFlag(argv: string[]): string[] {
+  flagProfile = undefined; // `main` may run more than once in a process
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i];
