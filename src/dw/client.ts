@@ -102,7 +102,12 @@ export interface QueryOptions {
   types?: ParamTypes;
   /** Where the job runs, e.g. `US`; default where BigQuery puts it. */
   location?: string;
-  /** Rows per page (BigQuery caps pages at about 10 MB anyway). */
+  /**
+   * Rows per page. Default: 10,000 in the first page, then as many as made
+   * about 8 MiB of JSON in the page before, so that pages stay small whatever
+   * the row width. BigQuery also ends a page at 20 MB of data (10 MB for the
+   * first), counted before JSON encoding, which makes it larger.
+   */
   maxResults?: number;
   /**
    * How long BigQuery waits for the job in each call before answering

@@ -30,6 +30,18 @@ const MAX_POLL_INTERVAL_MS = 1_000;
 const CANCEL_TIMEOUT_MS = 5_000;
 /** Fields of later pages: the schema and statistics are not sent again. */
 const PAGE_FIELDS = "jobComplete,pageToken,rows";
+/**
+ * Page sizes when the caller sets no `maxResults`. BigQuery limits pages by
+ * its internal data size (10 MB for jobs.query, 20 MB for getQueryResults),
+ * and JSON can be many times larger (a NULL is 0 bytes there and
+ * `{"v":null}` here), so the client bounds them itself: the first page
+ * holds at most this many rows, and each later one as many rows as made
+ * about {@linkcode PAGE_TARGET_CHARS} of JSON in the page before. Two such
+ * pages (the one read and the one prefetched) fit comfortably in memory.
+ */
+const FIRST_PAGE_ROWS = 10_000;
+/** The JSON text per page aimed at when the caller sets no `maxResults`. */
+const PAGE_TARGET_CHARS = 8 * 1024 * 1024;
 
 /** See the module doc. */
 export class QueryRun {
@@ -42,12 +54,15 @@ export class QueryRun {
   /** The first page, until {@linkcode pages} hands it out. */
   #first?: QueryResponse;
   readonly #progress: ProgressReporter;
+  /** Rows to ask for in the next page; see {@linkcode FIRST_PAGE_ROWS}. */
+  #pageRows: number;
 
   constructor(rest: BigQueryRest, sql: string, settings: RunSettings) {
     this.#rest = rest;
     this.#sql = sql;
     this.#settings = settings;
     this.#progress = new ProgressReporter(settings.onProgress);
+    this.#pageRows = settings.maxResults ?? FIRST_PAGE_ROWS;
   }
 
   /** The jobs.query request body. */
@@ -60,7 +75,7 @@ export class QueryRun {
       requestId: this.#requestId,
       jobCreationMode: s.jobCreationMode ?? "JOB_CREATION_OPTIONAL",
       location: s.location,
-      maxResults: s.maxResults,
+      maxResults: dryRun ? undefined : this.#pageRows,
       timeoutMs: s.timeoutMs,
       labels: s.labels,
       maximumBytesBilled: s.maximumBytesBilled === undefined
@@ -154,14 +169,14 @@ export class QueryRun {
   async #query(): Promise<QueryResponse> {
     const signal = this.#settings.signal;
     if (signal?.aborted) throw abortedError(signal);
-    const request = this.#rest.call<QueryResponse>({
+    const request = this.#rest.callSized<QueryResponse>({
       method: "POST",
       path: "/queries",
       body: this.body(),
       serverWaitMs: this.#settings.timeoutMs ?? SERVER_WAIT_MS,
       context: { what: "BigQuery query", sql: this.#sql },
       onRetry: this.#progress.onRetry,
-    });
+    }).then((answer) => this.#sized(answer));
     if (!signal) return await request;
     try {
       return await untilAborted(request, signal);
@@ -194,10 +209,7 @@ export class QueryRun {
       const serverWaitMs = this.#settings.timeoutMs ?? SERVER_WAIT_MS;
       return await this.#getQueryResults(
         job,
-        {
-          timeoutMs: serverWaitMs,
-          maxResults: this.#settings.maxResults,
-        },
+        { timeoutMs: serverWaitMs, maxResults: this.#pageRows },
         signal,
         serverWaitMs,
       );
@@ -220,7 +232,7 @@ export class QueryRun {
     try {
       return await this.#getQueryResults(job, {
         pageToken,
-        maxResults: this.#settings.maxResults,
+        maxResults: this.#pageRows,
         fields: PAGE_FIELDS,
       }, signal);
     } catch (error) {
@@ -236,7 +248,7 @@ export class QueryRun {
     signal: AbortSignal | undefined,
     serverWaitMs?: number,
   ): Promise<QueryResponse> {
-    return this.#rest.call<QueryResponse>({
+    return this.#rest.callSized<QueryResponse>({
       method: "GET",
       path: `/queries/${encodeURIComponent(job.jobId!)}`,
       query: {
@@ -252,7 +264,17 @@ export class QueryRun {
         jobId: job.jobId,
       },
       onRetry: this.#progress.onRetry,
-    });
+    }).then((answer) => this.#sized(answer));
+  }
+
+  /** A page's answer; its JSON per row sizes the next page when the caller did not. */
+  #sized(answer: { body: QueryResponse; chars: number }): QueryResponse {
+    const rows = answer.body.rows?.length;
+    if (this.#settings.maxResults === undefined && rows) {
+      const perRow = answer.chars / rows;
+      this.#pageRows = Math.max(1, Math.floor(PAGE_TARGET_CHARS / perRow));
+    }
+    return answer.body;
   }
 
   /** jobs.cancel, bounded in time; whether BigQuery took it. */

@@ -15,6 +15,16 @@ import {
 import type { RetryNotice } from "./progress.ts";
 import { isRetryable, retryDelay, type RetryPolicy, sleep } from "./retry.ts";
 
+/**
+ * The largest BigQuery answer read. BigQuery pages hold up to 20 MB of data
+ * (jobs.getQueryResults; 10 MB for jobs.query), measured in its internal
+ * representation, and one row up to 100 MB; JSON adds `{"v":…}` around every
+ * cell. 256 MiB is 12× the page limit and 2.5× the largest row, which no
+ * real page reaches, while an answer from a wrong URL still cannot fill
+ * memory.
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
 /** What a {@linkcode BigQueryRest} needs. */
 export interface RestOptions {
   credentials: DwCredentialsCache;
@@ -58,6 +68,13 @@ export class BigQueryRest {
 
   /** Sends `request` and returns the JSON answer; see the module doc. */
   async call<T>(request: RestRequest): Promise<T> {
+    return (await this.callSized<T>(request)).body;
+  }
+
+  /** {@linkcode call}, with the length of the answer's JSON text (to size the next page by). */
+  async callSized<T>(
+    request: RestRequest,
+  ): Promise<{ body: T; chars: number }> {
     const { retry, requestTimeoutMs } = this.#options;
     const retries = request.retries ?? retry.retries;
     let attempt = 0;
@@ -85,6 +102,7 @@ export class BigQueryRest {
           signal: request.signal,
           timeoutMs: (request.serverWaitMs ?? 0) + requestTimeoutMs,
           retries: 0, // retried here, where BigQuery's reasons are known
+          maxBytes: MAX_ANSWER_BYTES,
         });
         text = await response.text();
       } catch (error) {
@@ -103,7 +121,12 @@ export class BigQueryRest {
         await sleep(wait, request.signal);
         continue;
       }
-      if (response.ok) return parseJson<T>(text, response, request);
+      if (response.ok) {
+        return {
+          body: parseJson<T>(text, response, request),
+          chars: text.length,
+        };
+      }
       if (response.status === 401 && !renewed) {
         // The DW token expired early or was revoked: fetch a new one, once.
         renewed = true;
@@ -160,7 +183,11 @@ function asBigQueryError(error: unknown): unknown {
   if (!(error instanceof CredentialsError) || error instanceof BigQueryError) {
     return error;
   }
-  return new BigQueryError(error.message, {
+  // send()'s one bad_response: an answer over MAX_ANSWER_BYTES.
+  const advice = error.code === "bad_response"
+    ? " If the URL is right, ask for fewer rows per page (maxResults)."
+    : "";
+  return new BigQueryError(error.message + advice, {
     code: error.code,
     status: error.status,
     endpoint: error.endpoint,
