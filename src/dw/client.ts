@@ -5,6 +5,7 @@ import {
   DwCredentialsCache,
 } from "./credentials.ts";
 import { compileRowsDecoder, type Row } from "./decode.ts";
+import { checkQueryOptions } from "./options.ts";
 import { encodeParams, type ParamTypes, type QueryParams } from "./params.ts";
 import {
   type JobCreationMode,
@@ -119,9 +120,15 @@ export interface QueryOptions {
   signal?: AbortSignal;
   /** How INT64 values are returned, default `"number"`; see {@linkcode Int64Mode}. */
   int64?: Int64Mode;
-  /** Job labels, for billing reports. */
+  /**
+   * Job labels, for billing reports: at most 64, keys and values of up to
+   * 63 lowercase letters, digits, `_` or `-`, keys starting with a letter.
+   */
   labels?: Record<string, string>;
-  /** Fail instead of billing more than this many bytes. */
+  /**
+   * Fail instead of billing more than this many bytes: a whole number up to
+   * 2^63 − 1 (beyond `Number.MAX_SAFE_INTEGER`, a bigint or a decimal string).
+   */
   maximumBytesBilled?: number | bigint | string;
   /** Use BigQuery's result cache, default true. */
   useQueryCache?: boolean;
@@ -348,6 +355,7 @@ export class CartoDwClient {
 
   #run(sql: string, options: QueryOptions): QueryRun {
     const defaults = this.#options;
+    checkQueryOptions(sql, options, defaults);
     const labels = defaults.labels || options.labels
       ? { ...defaults.labels, ...options.labels }
       : undefined;
