@@ -11,7 +11,7 @@ import {
   jsonParser,
   kindOf,
   rangeParser,
-  timestampFromMicros,
+  timestampParser,
   unsafeIntegerThrower,
 } from "./values.ts";
 
@@ -153,7 +153,7 @@ function closureElement(
     case "bool":
       return (v) => v === "true";
     case "timestamp":
-      return timestampFromMicros as Convert;
+      return timestampParser(path) as Convert;
     case "bytes":
       return bytesFromBase64 as Convert;
     case "json":

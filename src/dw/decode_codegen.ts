@@ -14,7 +14,7 @@ import {
   jsonParser,
   kindOf,
   rangeParser,
-  timestampFromMicros,
+  timestampParser,
   unsafeIntegerThrower,
 } from "./values.ts";
 
@@ -174,11 +174,11 @@ class Program {
       case "bool":
         return `${v} === "true"`;
       case "timestamp": {
-        // The common case inline (see timestampFromMicros), the rest there.
+        // The common case inline (see isModernMicros), the rest there.
         const x = `x${depth}`;
         scope.add(x);
-        const slow = this.constant(timestampFromMicros);
-        return `(${x} = +${v}, Number.isSafeInteger(${x}) ? new Date(Math.floor(${x} / 1000)) : ${slow}(${v}))`;
+        const slow = this.constant(timestampParser(path));
+        return `(${x} = +${v}, ${x} >= 1e15 && ${x} < 9e15 && ${v}.length === 16 ? new Date(Math.floor(${x} / 1000)) : ${slow}(${v}))`;
       }
       case "bytes":
         return `${this.constant(bytesFromBase64)}(${v})`;

@@ -96,7 +96,7 @@ export function jsonParser(path: string): (v: string) => unknown {
  * A TIMESTAMP sent as int64 microseconds since the epoch (what
  * `formatOptions.useInt64Timestamp` asks for) → Date, floored to the
  * millisecond. Counts beyond 2^53 µs (after the year 2255) are divided
- * exactly with BigInt; other formats (RFC 3339 text) are parsed.
+ * exactly with BigInt.
  *
  * @example
  * ```ts ignore
@@ -110,10 +110,83 @@ export function timestampFromMicros(v: string): Date {
   // quotient, whose distance to the next integer is at least 0.001: the
   // floor is exact.
   if (Number.isSafeInteger(n)) return new Date(Math.floor(n / 1000));
-  if (!/^-?\d+$/.test(v)) return new Date(v);
-  const micros = BigInt(v);
-  const ms = micros / 1000n; // truncates towards zero
-  return new Date(Number(micros % 1000n < 0n ? ms - 1n : ms));
+  return new Date(Number(floorDiv(BigInt(v), 1000n)));
+}
+
+/** Float seconds, as BigQuery sends TIMESTAMPs without the int64 option: `1.712609904434123E9`. */
+const FLOAT_SECONDS = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+/** RFC 3339 text, as in RANGE bounds and other APIs: `2024-04-08T20:58:24.434123Z`, `… UTC`, `…+02:00`. */
+const RFC3339 =
+  /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(?:(Z| UTC)|([+-]\d\d)(?::?(\d\d))?)?$/i;
+
+/**
+ * A TIMESTAMP in any form BigQuery writes it → Date, floored to the
+ * millisecond: int64 microseconds, float seconds (`1.712609904434123E9`,
+ * decoded from its digits, not through a float) or RFC 3339 text;
+ * `undefined` for anything else.
+ *
+ * @example
+ * ```ts ignore
+ * timestampFromText("1.712609904434123E9")?.toISOString(); // "2024-04-08T20:58:24.434Z"
+ * ```
+ */
+export function timestampFromText(v: string): Date | undefined {
+  if (/^-?\d+$/.test(v)) return timestampFromMicros(v);
+  const float = FLOAT_SECONDS.exec(v);
+  if (float) {
+    const [, sign, whole, fraction = "", exponent = "0"] = float;
+    // The digits as an integer count of 10^scale microseconds.
+    const scale = Number(exponent) - fraction.length + 6;
+    if (Math.abs(scale) > 40) return undefined; // far beyond any TIMESTAMP
+    let micros = BigInt(sign + whole + fraction);
+    micros = scale >= 0
+      ? micros * 10n ** BigInt(scale)
+      : floorDiv(micros, 10n ** BigInt(-scale));
+    return new Date(Number(floorDiv(micros, 1000n)));
+  }
+  const text = RFC3339.exec(v);
+  if (text) {
+    const [, day, time, fraction = "", utc, hours, minutes = "00"] = text;
+    const zone = utc || !hours ? "Z" : `${hours}:${minutes}`;
+    const ms = fraction.padEnd(3, "0").slice(0, 3);
+    const date = new Date(`${day}T${time}.${ms}${zone}`);
+    return isNaN(date.getTime()) ? undefined : date;
+  }
+  return undefined;
+}
+
+/**
+ * Whether TIMESTAMP text `v`, whose number is `x`, is int64 microseconds of
+ * 2001-09-09 to 2255-03-14: 16 characters that make a 16-digit number are
+ * 16 digits (a "." or an exponent would need more), and such counts are safe
+ * integers. The generated decoder inlines this test; other values take
+ * {@linkcode timestampParser}'s full path.
+ */
+export function isModernMicros(v: string, x: number): boolean {
+  return x >= 1e15 && x < 9e15 && v.length === 16;
+}
+
+/** {@linkcode timestampFromText} for the column at `path`: a value it cannot read throws naming the column. */
+export function timestampParser(path: string): (v: string) => Date {
+  return (v) => {
+    const x = +v;
+    if (isModernMicros(v, x)) return new Date(Math.floor(x / 1000));
+    const date = timestampFromText(v);
+    if (date && !isNaN(date.getTime())) return date;
+    throw new BigQueryError(
+      `Column "${path}" holds a TIMESTAMP that is neither microseconds, seconds nor RFC 3339 text, ` +
+        `or is beyond the range of a JavaScript Date: ${
+          JSON.stringify(String(v).slice(0, 100))
+        }.`,
+      { code: "bad_response" },
+    );
+  };
+}
+
+/** `a / b` rounded towards −∞ (BigInt division truncates towards zero). */
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b < 0n ? q - 1n : q;
 }
 
 type FromBase64 = (s: string) => Uint8Array;
@@ -157,7 +230,7 @@ export function rangeParser(
   path: string,
 ): (v: string) => RangeValue {
   const bound = elementType.toUpperCase() === "TIMESTAMP"
-    ? timestampFromMicros
+    ? timestampParser(path)
     : undefined;
   return (text) => {
     const comma = text.indexOf(", ");
