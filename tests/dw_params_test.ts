@@ -362,3 +362,81 @@ test("parameter errors name the parameter and say what to do", async () => {
     assert.equal(error.message, message);
   }
 });
+
+test("a JSON parameter's string is JSON text and any other value is stringified, as in @google-cloud/bigquery", async () => {
+  await using f = await dwFixture();
+  const params = {
+    text: '{"a":[1,"x"]}',
+    object: { a: [1, "x"] },
+    quoted: '"hello"',
+    number: 5,
+    array: [1, { b: true }],
+    none: null,
+    list: ['{"k":1}', "2"],
+  };
+  const { rows } = await f.dw.query(
+    `SELECT ${Object.keys(params).map((k) => `@${k} AS ${k}`).join(", ")}`,
+    {
+      params,
+      types: {
+        text: "JSON",
+        object: "JSON",
+        quoted: "JSON",
+        number: "JSON",
+        array: "JSON",
+        none: "JSON",
+        list: "ARRAY<JSON>",
+      },
+    },
+  );
+  assert.deepEqual(rows, [{
+    text: { a: [1, "x"] },
+    object: { a: [1, "x"] },
+    quoted: "hello",
+    number: 5,
+    array: [1, { b: true }],
+    none: null,
+    list: [{ k: 1 }, 2],
+  }]);
+  const sent = sentParameters(f.fake).params as {
+    name: string;
+    parameterValue: unknown;
+  }[];
+  assert.deepEqual(
+    Object.fromEntries(sent.map((p) => [p.name, p.parameterValue])),
+    {
+      text: { value: '{"a":[1,"x"]}' },
+      object: { value: '{"a":[1,"x"]}' },
+      quoted: { value: '"hello"' },
+      number: { value: "5" },
+      array: { value: '[1,{"b":true}]' },
+      none: { value: null },
+      list: { arrayValues: [{ value: '{"k":1}' }, { value: "2" }] },
+    },
+  );
+});
+
+test("a JSON parameter that cannot be JSON text is refused naming it, before anything is sent", async () => {
+  const cases: [unknown, RegExp][] = [
+    [
+      "hello",
+      /^The value of query parameter "doc" is the string "hello", which is not JSON text: a string given for a JSON parameter is sent as JSON text\. For a JSON string, pass JSON\.stringify\(text\)\.$/,
+    ],
+    [
+      '{"a":1',
+      /^The value of query parameter "doc" is the string "\{\\"a\\":1", which is not JSON text/,
+    ],
+    [
+      { n: 1n },
+      /^The value of query parameter "doc" cannot be written as JSON: .*BigInt.*\.$/i,
+    ],
+    [
+      () => 1,
+      /^The value of query parameter "doc" is a function, which does not fit its type JSON\.$/,
+    ],
+  ];
+  for (const [doc, message] of cases) {
+    const error = await paramError({ doc }, { doc: "JSON" });
+    assert.match(error.message, message);
+  }
+});

@@ -17,7 +17,9 @@ import type {
  * INT64 when it is an integer, else FLOAT64; bigint → INT64; string →
  * STRING; boolean → BOOL; Date → TIMESTAMP; Uint8Array → BYTES; an array →
  * ARRAY; a plain object → STRUCT. `null`, empty arrays and every other type
- * (DATE, NUMERIC, JSON, RANGE, …) need {@linkcode ParamTypes}.
+ * (DATE, NUMERIC, JSON, RANGE, …) need {@linkcode ParamTypes}. A JSON
+ * parameter's string is JSON text (`'{"a":1}'`, `'"text"'`); any other value
+ * is written with `JSON.stringify` (`{ a: 1 }`); `null` is SQL NULL.
  *
  * @example
  * ```ts ignore
@@ -345,12 +347,47 @@ function encodeScalar(value: unknown, type: string, where: string): string {
       if (typeof value === "string") return value;
       throw fail();
     case "JSON":
-      return JSON.stringify(value);
+      return jsonText(value, where);
     default:
       // STRING, TIME, GEOGRAPHY, INTERVAL: text.
       if (typeof value === "string") return value;
       throw fail();
   }
+}
+
+/**
+ * The text of a JSON parameter. A string is taken as JSON text, as
+ * `@google-cloud/bigquery` does (and as text read from a file or a flag is):
+ * it must parse. Any other value is written with `JSON.stringify`.
+ */
+function jsonText(value: unknown, where: string): string {
+  if (typeof value === "string") {
+    try {
+      JSON.parse(value);
+      return value;
+    } catch {
+      throw new BigQueryError(
+        `The value of ${where} is ${
+          describe(value)
+        }, which is not JSON text: a string given for a JSON parameter is sent as JSON text. ` +
+          `For a JSON string, pass JSON.stringify(text).`,
+        { code: "invalid_input" },
+      );
+    }
+  }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (cause) {
+    throw new BigQueryError(
+      `The value of ${where} cannot be written as JSON: ${
+        (cause as Error).message
+      }.`,
+      { code: "invalid_input" },
+    );
+  }
+  if (text === undefined) throw mismatch(where, value, { type: "JSON" });
+  return text;
 }
 
 function isoOf(date: Date, where: string): string {
