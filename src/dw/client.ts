@@ -326,6 +326,7 @@ export class CartoDwClient {
       const decode = compileRowsDecoder(meta.schema, { int64 });
       for await (const page of run.pages(decode)) {
         for (const row of page) yield row as T;
+        page.length = 0; // its rows are the consumer's now, or garbage
       }
     }
     return Object.assign(rows(), {

@@ -126,22 +126,28 @@ export class QueryRun {
   async *pages<R>(
     decode: (rows: readonly WireRow[]) => R[],
   ): AsyncGenerator<R[], void, undefined> {
-    let current = this.#first;
+    // The raw page lives in this box, not in a variable of this generator:
+    // engines keep a suspended generator's temporaries alive, and a page
+    // held there would stay in memory while the next one is read.
+    const held = { page: this.#first };
     this.#first = undefined;
-    const expected = current?.totalRows === undefined
-      ? undefined
-      : Number(current.totalRows);
+    const totalRows = held.page?.totalRows;
+    const expected = totalRows === undefined ? undefined : Number(totalRows);
     let received = 0;
     const stop = new AbortController(); // a consumer that stops early ends the prefetch
     const signal = this.#settings.signal
       ? AbortSignal.any([this.#settings.signal, stop.signal])
       : stop.signal;
     try {
-      while (current) {
-        const token = current.pageToken;
-        const next = token ? this.#page(token, signal) : undefined;
+      while (held.page) {
+        const token = held.page.pageToken;
+        const next = token
+          ? this.#page(token, signal).then((page) => {
+            held.page = page;
+          })
+          : undefined;
         next?.catch(() => {}); // awaited below; until then not "unhandled"
-        received += current.rows?.length ?? 0;
+        received += held.page.rows?.length ?? 0;
         this.#progress.report({ rowsFetched: received });
         if (!next && expected !== undefined && received < expected) {
           // A last page short of totalRows would otherwise be silently missing rows.
@@ -155,10 +161,10 @@ export class QueryRun {
             },
           );
         }
-        const rows = decode(current.rows ?? []);
-        current = undefined;
+        let rows: R[] | undefined = decodeHeld(held, decode);
         yield rows;
-        if (next) current = await next;
+        rows = undefined; // not held while the next page is awaited
+        if (next) await next;
       }
     } finally {
       stop.abort();
@@ -299,6 +305,16 @@ export class QueryRun {
       clearTimeout(timer);
     }
   }
+}
+
+/** Decodes the page in `held` and empties it, so that only the decoded rows remain. */
+function decodeHeld<R>(
+  held: { page?: QueryResponse },
+  decode: (rows: readonly WireRow[]) => R[],
+): R[] {
+  const rows = held.page?.rows ?? [];
+  held.page = undefined;
+  return decode(rows);
 }
 
 function metaOf(response: QueryResponse): QueryMeta {
