@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { compileRowsDecoder } from "../src/dw/decode.ts";
 import type { WireRow } from "../src/dw/types.ts";
 import { BENCH_SCHEMA, benchResponse } from "./dw_payload.ts";
+import { bestTimes, runtimeName } from "./dw_timing.ts";
 
 const ROWS = 100_000;
 const ROUNDS = 7;
@@ -34,26 +35,6 @@ function loadOfficial(): OfficialBigQuery | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * Runs every case `ROUNDS` times, interleaved so that load from other
- * processes spreads over all of them, and keeps the best time of each (the
- * first round warms up).
- */
-function bestTimes(
-  cases: Record<string, () => unknown>,
-): Record<string, number> {
-  const best: Record<string, number> = {};
-  for (let round = 0; round <= ROUNDS; round++) {
-    for (const [name, fn] of Object.entries(cases)) {
-      const start = performance.now();
-      fn();
-      const ms = performance.now() - start;
-      if (round > 0) best[name] = Math.min(best[name] ?? Infinity, ms);
-    }
-  }
-  return best;
 }
 
 function report(label: string, ms: number, base?: number): void {
@@ -95,7 +76,7 @@ const officialOptions = {
 };
 const schema = { fields: BENCH_SCHEMA };
 const parse = () => (JSON.parse(text) as { rows: WireRow[] }).rows;
-const t = bestTimes({
+const t = await bestTimes({
   parse,
   parseDecode: () => generated(parse()),
   decode: () => generated(parsedRows),
@@ -111,7 +92,7 @@ const t = bestTimes({
         official.mergeSchemaWithRows_(schema, parse(), officialOptions),
     }
     : {}),
-});
+}, ROUNDS);
 
 report("JSON.parse alone", t.parse, t.parse);
 report("JSON.parse + this client's decoder", t.parseDecode, t.parse);
@@ -147,15 +128,3 @@ console.log(
     (t.pagedParseDecode / t.pagedParse).toFixed(2)
   }× in ${PAGES} pages (goal ≤ 1.3×)`,
 );
-
-function runtimeName(): string {
-  const g = globalThis as {
-    Deno?: { version: { deno: string } };
-    Bun?: { version: string };
-  };
-  if (g.Deno) return `Deno ${g.Deno.version.deno}`;
-  if (g.Bun) return `Bun ${g.Bun.version}`;
-  return `Node ${
-    (globalThis as { process?: { version: string } }).process?.version
-  }`;
-}
