@@ -335,7 +335,7 @@ test("the client's int64 option is the default of its queries", async () => {
   assert.deepEqual(numbers, [{ n: 7 }]);
 });
 
-test("a JSON cell that is not JSON is an error naming the column, batched or nested", () => {
+test("a JSON cell that is not JSON is an error naming the column, at the top or nested", () => {
   const schema = [
     { name: "doc", type: "JSON" },
     { name: "rec", type: "RECORD", fields: [{ name: "doc", type: "JSON" }] },
@@ -355,7 +355,7 @@ test("a JSON cell that is not JSON is an error naming the column, batched or nes
   }
 });
 
-test("a page of JSON cells where one holds two values is not silently shifted", () => {
+test("a JSON cell holding two values is an error naming the column, not two values", () => {
   const decode = compileRowsDecoder([{ name: "doc", type: "JSON" }], {
     codegen: true,
   });

@@ -39,24 +39,12 @@ export function generateRowsDecoder(
 ): (rows: readonly WireRow[]) => Record<string, unknown>[] {
   const program = new Program(int64);
   const scope = new Set<string>();
-  // Top-level JSON columns are parsed once per page (see jsonColumn).
-  const batched = new Map<number, string>();
-  const batches: string[] = [];
-  fields.forEach((field, i) => {
-    if (field.mode !== "REPEATED" && kindOf(field) === "json") {
-      batched.set(i, `j${i}[i]`);
-      batches.push(
-        `const j${i} = jsonColumn(rows, ${i}, ${JSON.stringify(field.name)});`,
-      );
-    }
-  });
-  const row = program.literal(fields, "f", 1, "", scope, batched);
+  const row = program.literal(fields, "f", 1, "", scope);
   const body = [
     ...program.helpers,
     "return function decodeRows(rows) {",
     "  const n = rows.length;",
     "  const out = new Array(n);",
-    ...batches.map((line) => `  ${line}`),
     ...declare(scope).map((line) => `  ${line}`),
     "  for (let i = 0; i < n; i++) {",
     "    const f = rows[i].f;",
@@ -65,7 +53,7 @@ export function generateRowsDecoder(
     "  return out;",
     "};",
   ].join("\n");
-  return program.compile(body, { jsonColumn });
+  return program.compile(body);
 }
 
 /** The code being generated: shared constants (converters) and helper functions. */
@@ -93,14 +81,18 @@ class Program {
     depth: number,
     prefix: string,
     scope: Set<string>,
-    overrides = new Map<number, string>(),
   ): string {
     const props = fields.map((field, i) => {
       const key = field.name === "__proto__"
         ? `["__proto__"]` // a plain `__proto__:` would set the prototype
         : JSON.stringify(field.name);
-      const value = overrides.get(i) ??
-        this.cell(field, `${cells}[${i}].v`, depth, prefix + field.name, scope);
+      const value = this.cell(
+        field,
+        `${cells}[${i}].v`,
+        depth,
+        prefix + field.name,
+        scope,
+      );
       return `${key}: ${value}`;
     });
     return `{ ${props.join(", ")} }`;
@@ -200,44 +192,14 @@ class Program {
     }
   }
 
-  /** Runs the generated `body` with the constants (and `extra` names) in scope. */
-  compile<T>(body: string, extra: Record<string, unknown>): T {
-    const names = [...Object.keys(extra), ...this.#constants.values()];
-    const values = [...Object.values(extra), ...this.#constants.keys()];
+  /** Runs the generated `body` with the constants in scope. */
+  compile<T>(body: string): T {
+    const names = [...this.#constants.values()];
+    const values = [...this.#constants.keys()];
     return new Function(...names, `"use strict";\n${body}`)(...values);
   }
 }
 
 function declare(scope: Set<string>): string[] {
   return scope.size ? [`let ${[...scope].join(", ")};`] : [];
-}
-
-/**
- * The JSON cells of column `index` of a page, parsed with one `JSON.parse`
- * of `[cell, cell, …]` (V8 parses 100,000 small documents about three times
- * faster this way than one by one). A cell that is not exactly one JSON
- * value makes the batch fail or miscount; then each cell is parsed alone,
- * so the error names the column.
- */
-function jsonColumn(
-  rows: readonly WireRow[],
-  index: number,
-  name: string,
-): unknown[] {
-  let text = "[";
-  for (let i = 0; i < rows.length; i++) {
-    const v = rows[i].f[index].v;
-    text += (i === 0 ? "" : ",") + (v === null ? "null" : v as string);
-  }
-  try {
-    const values = JSON.parse(text + "]");
-    if (values.length === rows.length) return values;
-  } catch {
-    // the cell-by-cell pass below says which value is wrong
-  }
-  const parse = jsonParser(name);
-  return rows.map((row) => {
-    const v = row.f[index].v;
-    return v === null ? null : parse(v as string);
-  });
 }
