@@ -44,10 +44,17 @@ export {
 } from "./src/stores/cloudflare_kv.ts";
 export {
   type DenoKv,
+  type DenoKvAtomic,
   type DenoKvKeyPart,
   DenoKVTokenStore,
   type DenoKVTokenStoreOptions,
 } from "./src/stores/deno_kv.ts";
+export {
+  type RedisSend,
+  RedisTokenStore,
+  type RedisTokenStoreOptions,
+} from "./src/stores/redis.ts";
+export type { LeaseOptions } from "./src/stores/lease.ts";
 export {
   BigQueryError,
   type BigQueryErrorOptions,

@@ -39,6 +39,17 @@ export interface StoreCase {
    * isolate). Absent for stores that keep nothing outside the instance.
    */
   peer?(store: TokenStore): Promise<TokenStore> | TokenStore;
+  /**
+   * For stores whose lock is a lease: the lease `open` gives them (short,
+   * so that the cases run fast) and how to leave behind the lease of a
+   * holder that died. The lock cases need `peer` too.
+   */
+  lease?: {
+    ttlMs: number;
+    waitMs: number;
+    /** Leaves a lease on `key` held by an owner that will never renew or release it. */
+    abandon(store: TokenStore, key: string): Promise<void>;
+  };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -158,6 +169,129 @@ export function tokenStoreContract(c: StoreCase): void {
       assert.equal(await two.get("m2m"), undefined);
     },
   );
+  if (c.lease) leaseContract(c, c.lease, peer);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The lock cases of a store whose lock is a lease. */
+function leaseContract(
+  c: StoreCase,
+  lease: NonNullable<StoreCase["lease"]>,
+  peer: NonNullable<StoreCase["peer"]>,
+): void {
+  const { ttlMs, waitMs } = lease;
+  const cases: [string, (one: TokenStore, two: TokenStore) => Promise<void>][] =
+    [
+      [
+        "lock: holders over the same backing never overlap, and each gets its own result",
+        async (one, two) => {
+          let inside = 0, most = 0;
+          const results = await Promise.all(
+            Array.from(
+              { length: 12 },
+              (_, i) =>
+                (i % 2 ? one : two).lock!("m2m", async () => {
+                  most = Math.max(most, ++inside);
+                  await sleep(5);
+                  inside--;
+                  return i;
+                }),
+            ),
+          );
+          assert.equal(most, 1, "one holder at a time");
+          assert.deepEqual(results, results.map((_, i) => i));
+        },
+      ],
+      [
+        "lock: an error of the work passes through, and the lease is free at once",
+        async (one, two) => {
+          await assert.rejects(
+            one.lock!("m2m", () => Promise.reject(new Error("work failed"))),
+            /work failed/,
+          );
+          const started = Date.now();
+          assert.equal(await two.lock!("m2m", () => Promise.resolve(7)), 7);
+          assert.ok(Date.now() - started < ttlMs / 2, "released, not expired");
+        },
+      ],
+      [
+        "lock: leases of different keys are independent",
+        async (one, two) => {
+          const order: string[] = [];
+          await one.lock!("m2m", async () => {
+            await two.lock!("oauth", () => {
+              order.push("oauth inside m2m");
+              return Promise.resolve();
+            });
+          });
+          assert.deepEqual(order, ["oauth inside m2m"]);
+        },
+      ],
+      [
+        "lock: a holder working for three lease times keeps others out (it renews its lease)",
+        async (one, two) => {
+          let holding = true;
+          const held = one.lock!("m2m", async () => {
+            await sleep(ttlMs * 3);
+            holding = false;
+          });
+          await sleep(ttlMs / 4);
+          const entered = await two.lock!(
+            "m2m",
+            () => Promise.resolve(holding),
+          );
+          await held;
+          assert.equal(
+            entered,
+            false,
+            "the waiter entered only after the holder",
+          );
+        },
+      ],
+      [
+        "lock: the lease of a holder that died is taken over once it runs out",
+        async (one, two) => {
+          await lease.abandon(one, "m2m");
+          const started = Date.now();
+          await two.lock!("m2m", () => Promise.resolve());
+          const waited = Date.now() - started;
+          assert.ok(waited >= ttlMs * 0.8, `waited ${waited} ms`);
+          assert.ok(waited < ttlMs + 2000, `waited ${waited} ms`);
+        },
+      ],
+      [
+        "lock: a waiter gives up after its wait and works without the lease",
+        async (one, two) => {
+          let holding = true;
+          const held = one.lock!("m2m", async () => {
+            await sleep(waitMs + ttlMs * 4);
+            holding = false;
+          });
+          await sleep(ttlMs / 4);
+          const started = Date.now();
+          const entered = await two.lock!(
+            "m2m",
+            () => Promise.resolve(holding),
+          );
+          const waited = Date.now() - started;
+          await held;
+          assert.equal(
+            entered,
+            true,
+            "the waiter worked while the holder held",
+          );
+          assert.ok(waited >= waitMs * 0.8, `waited ${waited} ms`);
+        },
+      ],
+    ];
+  for (const [title, run] of cases) {
+    test(`${c.name}: ${title}`, { skip: c.unavailable }, async () => {
+      const one = await c.open();
+      assert.equal(typeof one.lock, "function", "the store has a lock");
+      await run(one, await peer(one));
+    });
+  }
 }
 
 /** A store shared by several isolates: `isolate()` gives each its own view. */
@@ -223,6 +357,9 @@ export function isolatesContract(c: SharedStoreCase): void {
           requests >= 1 && requests <= isolates.length,
           `${requests} token requests`,
         );
+        if ((await storeView()).lock) {
+          assert.equal(requests, 1, "a store with a lock renews once");
+        }
         const late = await isolate();
         assert.ok(tokens.flat().includes(await late.getAccessToken()));
         assert.equal(

@@ -39,9 +39,10 @@ export interface TokenStore {
   delete(key: string): Promise<void>;
   /**
    * Optional: runs `fn` while no other process renews the token under `key`
-   * (`FileTokenStore` uses a lock file). `CartoAuth` renews under it and reads
-   * the store again first, so only one of many parallel processes asks for a
-   * new token.
+   * (`FileTokenStore` uses a lock file; `DenoKVTokenStore` and
+   * `RedisTokenStore` a lease in the engine). `CartoAuth` renews under it and
+   * reads the store again first, so only one of many parallel processes asks
+   * for a new token.
    */
   lock?<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }

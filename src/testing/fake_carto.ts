@@ -43,6 +43,11 @@ export interface FakeCartoOptions {
   dwExpiresIn?: number;
   /** Issue refresh tokens with the authorization code grant, default false. */
   refreshTokens?: boolean;
+  /**
+   * Rotate refresh tokens as Auth0 can: each refresh answer carries a new
+   * refresh token and the one presented stops working. Default false.
+   */
+  rotateRefreshTokens?: boolean;
   /** M2M clients, id → secret; default `{ "fake-client-id": "fake-client-secret" }`. */
   clients?: Record<string, string>;
   /** SSO organizations, name → Auth0 id; default `{ acme: "org_acme123" }`. */
@@ -373,8 +378,9 @@ export async function startFakeCarto(
           "Unknown or invalid refresh token.",
         );
       }
-      const body = issue(known.subject, known.org);
-      return c.json(body);
+      const rotate = options.rotateRefreshTokens ?? false;
+      if (rotate) refreshTokens.delete(form.get("refresh_token")!);
+      return c.json(issue(known.subject, known.org, rotate));
     }
     return oauthError(
       c,

@@ -1,0 +1,146 @@
+/**
+ * One lease algorithm for every store that coordinates through a shared
+ * engine (Redis, Deno KV, a Durable Object): take the lease with a bounded
+ * wait, keep it alive while the work runs, give it back at the end. A
+ * holder that dies stops renewing, its lease runs out, and a waiter takes
+ * over. The store only supplies three atomic operations on one key.
+ */
+
+/**
+ * The atomic operations a store offers on the lease of one key. Each is one
+ * round trip to the engine; the engine's clock decides expiry where it can.
+ */
+export interface LeaseOps {
+  /** Takes the lease for `owner` for `ttlMs` when nobody holds it or its time is up; `true` when taken. */
+  acquire(owner: string, ttlMs: number): Promise<boolean>;
+  /** Extends `owner`'s lease to `ttlMs` from now; `false` when it is no longer `owner`'s. */
+  renew(owner: string, ttlMs: number): Promise<boolean>;
+  /** Ends `owner`'s lease; leaves a lease that is no longer `owner`'s alone. */
+  release(owner: string): Promise<void>;
+}
+
+/**
+ * How a store's lock behaves. The defaults suit token requests: a live
+ * holder keeps its lease however long its request takes, a dead one is
+ * replaced within 15 seconds.
+ *
+ * @example Short leases
+ * ```ts
+ * import { RedisTokenStore } from "@carto/auth";
+ *
+ * declare const send: (args: string[]) => Promise<unknown>;
+ * const store = new RedisTokenStore(send, { lease: { ttlMs: 5_000 } });
+ * ```
+ */
+export interface LeaseOptions {
+  /**
+   * How long a lease lasts unless its holder renews it (it does every
+   * third of this): how soon a holder that died is taken over. Default
+   * 15,000 ms.
+   */
+  ttlMs?: number;
+  /**
+   * How long to wait for a lease held by someone else before working
+   * without it. Default 60,000 ms.
+   */
+  waitMs?: number;
+}
+
+/** The first pause between tries of a held lease; it grows to {@linkcode MAX_POLL_MS}. */
+const FIRST_POLL_MS = 4;
+const MAX_POLL_MS = 50;
+
+/**
+ * Runs `fn` holding the lease of `ops`. A lock only saves requests; it never
+ * blocks work: when the engine cannot be reached, or the lease stays taken
+ * for `waitMs`, `fn` runs without it.
+ *
+ * @example A lease in a Map (one process; real stores use an engine)
+ * ```ts
+ * import { type LeaseOps, withLease } from "./lease.ts";
+ *
+ * const leases = new Map<string, { owner: string; until: number }>();
+ * const ops: LeaseOps = {
+ *   acquire: (owner, ttlMs) => {
+ *     const held = leases.get("k");
+ *     if (held && held.until > Date.now()) return Promise.resolve(false);
+ *     leases.set("k", { owner, until: Date.now() + ttlMs });
+ *     return Promise.resolve(true);
+ *   },
+ *   renew: (owner, ttlMs) => {
+ *     const mine = leases.get("k")?.owner === owner;
+ *     if (mine) leases.set("k", { owner, until: Date.now() + ttlMs });
+ *     return Promise.resolve(mine);
+ *   },
+ *   release: (owner) => {
+ *     if (leases.get("k")?.owner === owner) leases.delete("k");
+ *     return Promise.resolve();
+ *   },
+ * };
+ * const answer = await withLease(ops, () => Promise.resolve(42));
+ * ```
+ */
+export async function withLease<T>(
+  ops: LeaseOps,
+  fn: () => Promise<T>,
+  options: LeaseOptions = {},
+): Promise<T> {
+  const ttlMs = options.ttlMs ?? 15_000;
+  const owner = crypto.randomUUID();
+  const held = await acquire(ops, owner, ttlMs, options.waitMs ?? 60_000);
+  if (!held) return await fn();
+  const heartbeat = keepAlive(ops, owner, ttlMs);
+  try {
+    return await fn();
+  } finally {
+    heartbeat.stop();
+    // Awaited: a process that exits right after must not leave its lease
+    // standing for others to wait out.
+    await ops.release(owner).catch(() => {});
+  }
+}
+
+/** Tries until the lease is taken (`true`), the wait is over or the engine fails (`false`). */
+async function acquire(
+  ops: LeaseOps,
+  owner: string,
+  ttlMs: number,
+  waitMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (let pause = FIRST_POLL_MS;; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+    try {
+      if (await ops.acquire(owner, ttlMs)) return true;
+    } catch {
+      return false;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    // Jitter keeps many waiters from polling in step.
+    const wait = Math.min(left, pause * (0.5 + Math.random()));
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/** Renews the lease every third of its life until stopped or lost. */
+function keepAlive(
+  ops: LeaseOps,
+  owner: string,
+  ttlMs: number,
+): { stop(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const beat = () => {
+    timer = setTimeout(async () => {
+      const kept = await ops.renew(owner, ttlMs).catch(() => true);
+      if (kept && !stopped) beat();
+    }, ttlMs / 3);
+  };
+  beat();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
