@@ -52,15 +52,26 @@ tokenStoreContract({
 const denoKv = denoKvFiles();
 after(() => denoKv.closeAll());
 const kvPaths = new WeakMap<object, string>();
+const lease = { ttlMs: 600, waitMs: 2500 };
 tokenStoreContract({
   name: "DenoKVTokenStore (Deno.openKv)",
   unavailable: denoKv.unavailable,
   async open() {
     const { kv, path } = await denoKv.open();
-    const store = new DenoKVTokenStore(kv);
+    const store = new DenoKVTokenStore(kv, { lease });
     kvPaths.set(store, path);
     return store;
   },
   peer: async (store) =>
-    new DenoKVTokenStore((await denoKv.open(kvPaths.get(store))).kv),
+    new DenoKVTokenStore((await denoKv.open(kvPaths.get(store))).kv, { lease }),
+  lease: {
+    ...lease,
+    async abandon(store, key) {
+      const { kv } = await denoKv.open(kvPaths.get(store));
+      await kv.set([...(store as DenoKVTokenStore).keyFor(key), "lock"], {
+        owner: "a-holder-that-died",
+        until: Date.now() + lease.ttlMs,
+      });
+    },
+  },
 });

@@ -21,6 +21,7 @@ async function recordingKv() {
   const recording: DenoKv = {
     get: (key) => kv.get(key),
     delete: (key) => kv.delete(key),
+    atomic: () => kv.atomic(),
     set(key, value, options) {
       sets.push({ key: [...key], expireIn: options?.expireIn });
       return kv.set(key, value, options);

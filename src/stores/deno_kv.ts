@@ -1,3 +1,4 @@
+import { type LeaseOps, type LeaseOptions, withLease } from "./lease.ts";
 import { isStoredToken, type StoredToken, type TokenStore } from "./types.ts";
 
 /**
@@ -31,8 +32,10 @@ export type DenoKvKeyPart =
  * ```
  */
 export interface DenoKv {
-  /** The entry under `key`; its `value` is `null` when there is none. */
-  get(key: readonly DenoKvKeyPart[]): Promise<{ value: unknown }>;
+  /** The entry under `key`; its `value` and `versionstamp` are `null` when there is none. */
+  get(
+    key: readonly DenoKvKeyPart[],
+  ): Promise<{ value: unknown; versionstamp: string | null }>;
   /** Writes `value` under `key`; `expireIn` (ms) makes it vanish. */
   set(
     key: readonly DenoKvKeyPart[],
@@ -41,6 +44,37 @@ export interface DenoKv {
   ): Promise<unknown>;
   /** Removes `key`. */
   delete(key: readonly DenoKvKeyPart[]): Promise<void>;
+  /** A transaction: its checks and writes commit together or not at all. */
+  atomic(): DenoKvAtomic;
+}
+
+/**
+ * The part of `Deno.AtomicOperation` that the lock of
+ * {@linkcode DenoKVTokenStore} uses.
+ *
+ * @example
+ * ```ts
+ * import type { DenoKvAtomic } from "@carto/auth";
+ *
+ * const kv = await Deno.openKv();
+ * const op: DenoKvAtomic = kv.atomic();
+ * ```
+ */
+export interface DenoKvAtomic {
+  /** Commits only if `key` still has `versionstamp` (`null`: does not exist). */
+  check(
+    ...checks: { key: readonly DenoKvKeyPart[]; versionstamp: string | null }[]
+  ): DenoKvAtomic;
+  /** Writes `value` under `key` on commit. */
+  set(
+    key: readonly DenoKvKeyPart[],
+    value: unknown,
+    options?: { expireIn?: number },
+  ): DenoKvAtomic;
+  /** Removes `key` on commit. */
+  delete(key: readonly DenoKvKeyPart[]): DenoKvAtomic;
+  /** `ok` is false when a check failed and nothing was written. */
+  commit(): Promise<{ ok: boolean }>;
 }
 
 /**
@@ -62,6 +96,8 @@ export interface DenoKVTokenStoreOptions {
    * several share one database.
    */
   prefix?: readonly DenoKvKeyPart[];
+  /** How the lock's lease behaves; see {@linkcode LeaseOptions}. */
+  lease?: LeaseOptions;
 }
 
 /** Tokens are kept at least this long, like {@linkcode CloudflareKVTokenStore}. */
@@ -74,6 +110,11 @@ const MIN_KEEP_MS = 60_000;
  * lifetime (at least 60 seconds), so stale tokens vanish by themselves; Deno
  * deletes expired keys lazily, and `CartoAuth` never uses an expired token it
  * still reads.
+ *
+ * The lock is a lease under `[...prefix, key, "lock"]`: taken and renewed
+ * with atomic check-and-set (and `expireIn`), so one process or isolate
+ * renews at a time; a holder that dies stops renewing and a waiter takes
+ * over once its lease has run out.
  *
  * A value under the key that is not a token reads as `undefined`; errors of
  * the database itself are passed on (`CartoAuth` then obtains a new token).
@@ -97,11 +138,13 @@ const MIN_KEEP_MS = 60_000;
 export class DenoKVTokenStore implements TokenStore {
   readonly #kv: DenoKv;
   readonly #prefix: readonly DenoKvKeyPart[];
+  readonly #lease?: LeaseOptions;
 
   /** A store over the open database `kv`. */
   constructor(kv: DenoKv, options: DenoKVTokenStoreOptions = {}) {
     this.#kv = kv;
     this.#prefix = options.prefix ?? ["carto-auth"];
+    this.#lease = options.lease;
   }
 
   /** The Deno KV key that holds the token under `key`, e.g. `["carto-auth", "m2m"]`. */
@@ -111,27 +154,108 @@ export class DenoKVTokenStore implements TokenStore {
 
   /** The token under `key`; `undefined` when there is none or the value is not a token. */
   async get(key: string): Promise<StoredToken | undefined> {
-    const { value } = await this.#kv.get(this.keyFor(key));
+    const { value } = await whileBusy(() => this.#kv.get(this.keyFor(key)));
     return isStoredToken(value) ? { ...value } : undefined;
   }
 
   /** Writes `token` under `key`, to expire with it (kept at least 60 s). */
   async set(key: string, token: StoredToken): Promise<void> {
     const left = (token.expiration * 1000) - Date.now();
-    await this.#kv.set(
-      this.keyFor(key),
-      // Only the fields that are set: what `get` returns equals what was set.
-      Object.fromEntries(
-        Object.entries(token).filter(([, v]) => v !== undefined),
-      ),
-      Number.isFinite(left)
-        ? { expireIn: Math.max(MIN_KEEP_MS, Math.ceil(left)) }
-        : undefined,
+    // Only the fields that are set: what `get` returns equals what was set.
+    const value = Object.fromEntries(
+      Object.entries(token).filter(([, v]) => v !== undefined),
+    );
+    await whileBusy(() =>
+      this.#kv.set(
+        this.keyFor(key),
+        value,
+        Number.isFinite(left)
+          ? { expireIn: Math.max(MIN_KEEP_MS, Math.ceil(left)) }
+          : undefined,
+      )
     );
   }
 
   /** Removes the token under `key`; no error when there is none. */
   async delete(key: string): Promise<void> {
-    await this.#kv.delete(this.keyFor(key));
+    await whileBusy(() => this.#kv.delete(this.keyFor(key)));
+  }
+
+  /** Runs `fn` holding the lease `[...prefix, key, "lock"]`, so one process or isolate renews at a time. */
+  lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return withLease(
+      kvLease(this.#kv, [...this.keyFor(key), "lock"]),
+      fn,
+      this.#lease,
+    );
+  }
+}
+
+/** A lease value: who holds it and until when (Unix ms; the key's `expireIn` is only a clean-up). */
+interface Lease {
+  owner: string;
+  until: number;
+}
+
+function isLease(value: unknown): value is Lease {
+  const v = value as Lease | null;
+  return typeof v?.owner === "string" && typeof v.until === "number";
+}
+
+/** Lease operations on `key`, each a read then a versionstamp-checked write. */
+function kvLease(kv: DenoKv, key: DenoKvKeyPart[]): LeaseOps {
+  const write = (
+    entry: { versionstamp: string | null },
+    owner: string,
+    ttlMs: number,
+  ) =>
+    kv.atomic().check({ key, versionstamp: entry.versionstamp })
+      .set(key, { owner, until: Date.now() + ttlMs }, { expireIn: ttlMs })
+      .commit().then((r) => r.ok);
+  return {
+    async acquire(owner, ttlMs) {
+      try {
+        const entry = await kv.get(key);
+        const held = isLease(entry.value) && entry.value.until > Date.now();
+        return !held && await write(entry, owner, ttlMs);
+      } catch (e) {
+        // Another writer had the file: a lost race, tried again by the caller.
+        if (isBusy(e)) return false;
+        throw e;
+      }
+    },
+    renew: (owner, ttlMs) =>
+      whileBusy(async () => {
+        const entry = await kv.get(key);
+        if (!isLease(entry.value) || entry.value.owner !== owner) return false;
+        return await write(entry, owner, ttlMs);
+      }),
+    release: (owner) =>
+      whileBusy(async () => {
+        const entry = await kv.get(key);
+        if (!isLease(entry.value) || entry.value.owner !== owner) return;
+        await kv.atomic().check({ key, versionstamp: entry.versionstamp })
+          .delete(key).commit();
+      }),
+  };
+}
+
+/**
+ * A local KV file refuses a write while another process writes
+ * ("database is locked"); Deno Deploy never does.
+ */
+function isBusy(e: unknown): boolean {
+  return /database is locked/i.test((e as Error)?.message ?? "");
+}
+
+/** Runs `op` again while the KV file is busy, for up to about a second. */
+async function whileBusy<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await op();
+    } catch (e) {
+      if (!isBusy(e) || attempt >= 100) throw e;
+      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10));
+    }
   }
 }
