@@ -59,7 +59,13 @@ const steps: Step[] = [
   {
     // The example worker in workerd (miniflare); its name keeps it out of the runs above.
     name: "workerd",
-    cmd: [Deno.execPath(), "test", "-A", "tests/worker_workerd.ts"],
+    cmd: [
+      Deno.execPath(),
+      "test",
+      "-A",
+      "tests/worker_workerd.ts",
+      "tests/worker_durable_object.ts",
+    ],
     counts: (out) => steps[0].counts(out),
   },
 ];

@@ -189,7 +189,7 @@ function leaseContract(
           let inside = 0, most = 0;
           const results = await Promise.all(
             Array.from(
-              { length: 12 },
+              { length: 6 },
               (_, i) =>
                 (i % 2 ? one : two).lock!("m2m", async () => {
                   most = Math.max(most, ++inside);
@@ -229,11 +229,12 @@ function leaseContract(
         },
       ],
       [
-        "lock: a holder working for three lease times keeps others out (it renews its lease)",
+        "lock: a holder working for 2.5 lease times keeps others out (it renews its lease)",
         async (one, two) => {
+          assert.ok(waitMs > ttlMs * 2.5, "the waiter waits longer than that");
           let holding = true;
           const held = one.lock!("m2m", async () => {
-            await sleep(ttlMs * 3);
+            await sleep(ttlMs * 2.5);
             holding = false;
           });
           await sleep(ttlMs / 4);
@@ -265,7 +266,7 @@ function leaseContract(
         async (one, two) => {
           let holding = true;
           const held = one.lock!("m2m", async () => {
-            await sleep(waitMs + ttlMs * 4);
+            await sleep(waitMs + ttlMs * 2);
             holding = false;
           });
           await sleep(ttlMs / 4);
@@ -417,6 +418,61 @@ export function isolatesContract(c: SharedStoreCase): void {
           (await (await storeView()).get("m2m"))?.clientId,
           fake.credentials.clientId,
         );
+      },
+    ],
+    [
+      "DW credentials one isolate fetched are used by the others without a DW token request",
+      async ({ fake, isolate }) => {
+        const first = await (await isolate()).getCartoDwCredentials();
+        assert.deepEqual(first[0], fake.dwProjectId);
+        for (let i = 0; i < 3; i++) {
+          const other = await isolate();
+          assert.deepEqual(await other.getCartoDwCredentials(), first);
+          const dw = await other.getCartoDwClient();
+          assert.deepEqual((await dw.query("SELECT 1 AS n")).rows, [{ n: 1 }]);
+        }
+        assert.equal(fake.count("dwToken"), 1);
+      },
+    ],
+    [
+      "a DW token BigQuery refused is replaced once, and the other isolates pick up the replacement",
+      async ({ fake, isolate }) => {
+        const [a, b] = [await isolate(), await isolate()];
+        const [dwA, dwB] = [
+          await a.getCartoDwClient(),
+          await b.getCartoDwClient(),
+        ];
+        assert.equal(fake.count("dwToken"), 1);
+        fake.revokeDwTokens();
+        assert.deepEqual((await dwA.query("SELECT 2 AS n")).rows, [{ n: 2 }]);
+        assert.equal(fake.count("dwToken"), 2);
+        assert.deepEqual((await dwB.query("SELECT 3 AS n")).rows, [{ n: 3 }]);
+        assert.equal(
+          fake.count("dwToken"),
+          2,
+          "the other isolate took the stored replacement",
+        );
+        assert.deepEqual(
+          await b.getCartoDwCredentials(),
+          await a.getCartoDwCredentials(),
+        );
+      },
+    ],
+    [
+      "DW credentials of another CARTO identity in the store are not used",
+      async ({ fake, isolate, storeView }) => {
+        await (await storeView()).set("m2m_dw", {
+          accessToken: "ya29.someone-else",
+          expiration: now() + 3000,
+          apiBaseUrl: fake.apiBaseUrl,
+          clientId: "other-client@clients",
+          projectId: "carto-dw-ac-other",
+        });
+        const [project, token] = await (await isolate())
+          .getCartoDwCredentials();
+        assert.equal(project, fake.dwProjectId);
+        assert.notEqual(token, "ya29.someone-else");
+        assert.equal(fake.count("dwToken"), 1);
       },
     ],
   ];

@@ -52,7 +52,7 @@ tokenStoreContract({
 const denoKv = denoKvFiles();
 after(() => denoKv.closeAll());
 const kvPaths = new WeakMap<object, string>();
-const lease = { ttlMs: 600, waitMs: 2500 };
+const lease = { ttlMs: 800, waitMs: 2500 };
 tokenStoreContract({
   name: "DenoKVTokenStore (Deno.openKv)",
   unavailable: denoKv.unavailable,

@@ -33,7 +33,7 @@ after(async () => {
   await (await server)?.close();
 });
 
-const lease = { ttlMs: 600, waitMs: 2500 };
+const lease = { ttlMs: 800, waitMs: 2500 };
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A raw RESP connection's `send`. */

@@ -1,0 +1,266 @@
+/**
+ * DurableObjectTokenStore in real workerd (miniflare): the store contract
+ * through a TokenStoreDurableObject, and a fleet of worker isolates in one
+ * miniflare instance bound to that one object. Run by the `workerd` step of
+ * scripts/test.ts; the name keeps it out of the plain Deno and Bun runs.
+ */
+import { after, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { CartoAuth, type TokenStore } from "../mod.ts";
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectTokenStore,
+} from "../cloudflare.ts";
+import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
+import type { FleetChildResult } from "./fleet_child.ts";
+import { whenTokenRequests } from "./fleet.ts";
+import { tokenStoreContract } from "./stores_contract.ts";
+import { built, compatibilityDate } from "./worker_miniflare.ts";
+
+const running: { dispose(): Promise<void> }[] = [];
+after(async () => {
+  for (const r of running.splice(0).reverse()) await r.dispose();
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const entry = new URL("./fleet_worker.ts", import.meta.url).pathname;
+
+/** `isolates` workers (one isolate each) bound to one TokenStoreDurableObject. */
+async function startIsolates(
+  fake: FakeCarto,
+  isolates: number,
+  options: { leaseMs?: number; persist?: string } = {},
+): Promise<{
+  mf: Miniflare;
+  run(
+    i: number,
+    query: string,
+    signal?: AbortSignal,
+  ): Promise<FleetChildResult>;
+  namespace: DurableObjectNamespaceLike;
+}> {
+  const modules = (await built({ entry })).files.map((f) => ({
+    type: "ESModule" as const,
+    path: f.path,
+    contents: f.text,
+  }));
+  const common = {
+    modules,
+    modulesRoot: new URL("../examples/cloudflare-worker/dist/", import.meta.url)
+      .pathname,
+    compatibilityDate: await compatibilityDate(),
+  };
+  const mf = new Miniflare({
+    durableObjectsPersist: options.persist ?? false,
+    workers: [
+      {
+        ...common,
+        name: "token-store",
+        durableObjects: { TOKEN_STORE: "TokenStoreDurableObject" },
+      },
+      ...Array.from({ length: isolates }, (_, i) => ({
+        ...common,
+        name: `isolate-${i}`,
+        durableObjects: {
+          TOKEN_STORE: {
+            className: "TokenStoreDurableObject",
+            scriptName: "token-store",
+          },
+        },
+        bindings: {
+          CARTO_API_BASE_URL: fake.apiBaseUrl,
+          CARTO_CLIENT_ID: fake.credentials.clientId,
+          CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
+          CARTO_AUTH_URL: fake.endpoints.auth,
+          CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
+          CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+          LEASE_MS: String(options.leaseMs ?? 2000),
+        },
+      })),
+    ],
+  });
+  await mf.ready;
+  running.push(mf);
+  return {
+    mf,
+    async run(i, query, signal) {
+      // miniflare's types need @cloudflare/workers-types, not installed.
+      const worker = (await mf.getWorker(`isolate-${i}`)) as unknown as {
+        fetch(url: string, init?: RequestInit): Promise<Response>;
+      };
+      const res = await worker.fetch(`http://isolate.test/run?${query}`, {
+        signal,
+      });
+      const text = await res.text();
+      assert.equal(res.status, 200, text);
+      return JSON.parse(text);
+    },
+    namespace: (await mf.getDurableObjectNamespace(
+      "TOKEN_STORE",
+      "token-store",
+    )) as unknown as DurableObjectNamespaceLike,
+  };
+}
+
+test("workerd: 4 isolates × 200 concurrent calls over an expired token in the Durable Object make 1 token request and 1 DW token request", async () => {
+  await using fake = await startFakeCarto();
+  const { run, namespace } = await startIsolates(fake, 4);
+  const store = new DurableObjectTokenStore(namespace);
+  await store.set("m2m", {
+    accessToken: "expired-token",
+    expiration: now() - 60,
+    apiBaseUrl: fake.apiBaseUrl,
+    clientId: fake.credentials.clientId,
+  });
+  const results = await Promise.all(
+    [0, 1, 2, 3].map((i) => run(i, "calls=200&dw=1")),
+  );
+  const tokens = new Set(results.flatMap((r) => r.tokens));
+  assert.equal(tokens.size, 1, "one token for every isolate");
+  assert.ok(fake.isValidToken([...tokens][0]));
+  assert.equal(fake.count("token"), 1);
+  assert.equal((await store.get("m2m"))?.accessToken, [...tokens][0]);
+  const dwTokens = new Set(results.flatMap((r) => r.dwTokens));
+  assert.equal(dwTokens.size, 1, "one DW token for every isolate");
+  assert.equal(fake.count("dwToken"), 1);
+});
+
+test("workerd: when the runtime dies with an isolate mid-renewal, a new one's isolates take over within the lease time", async () => {
+  await using fake = await startFakeCarto();
+  const leaseMs = 3000;
+  const persist = await mkdtemp(join(tmpdir(), "carto-auth-do-"));
+  const first = await startIsolates(fake, 1, { leaseMs, persist });
+  fake.fault("token", "hang");
+  const holder = first.run(0, "calls=1").catch(() => {});
+  const requested = await whenTokenRequests(fake, 1);
+  await first.mf.dispose();
+  const killed = Date.now();
+  await holder;
+  // The object's storage (the lease in it) survives, as in a deploy.
+  const second = await startIsolates(fake, 2, { leaseMs, persist });
+  const taking = Promise.all([0, 1].map((i) => second.run(i, "calls=50")));
+  const retaken = await whenTokenRequests(fake, 2);
+  const tokens = new Set((await taking).flatMap((r) => r.tokens));
+  assert.equal(tokens.size, 1);
+  assert.ok(fake.isValidToken([...tokens][0]));
+  assert.equal(fake.count("token"), 2, "the dead holder's, then one more");
+  assert.ok(
+    retaken - requested >= leaseMs * 0.8,
+    `the lease was respected: ${retaken - requested} ms`,
+  );
+  assert.ok(
+    retaken - killed < leaseMs + 5000,
+    `taken over ${retaken - killed} ms after the runtime died`,
+  );
+});
+
+test("workerd: with refresh-token rotation, long-lived isolates spend each refresh token once, also one that sat out a renewal", async () => {
+  // Tokens are fresh for 2 s (60 s of leeway): each round renews.
+  await using fake = await startFakeCarto({
+    refreshTokens: true,
+    rotateRefreshTokens: true,
+    expiresIn: 62,
+  });
+  const { run, namespace } = await startIsolates(fake, 4);
+  const store = new DurableObjectTokenStore(namespace);
+  await CartoAuth.fromOAuth({
+    endpoints: fake.endpoints,
+    openBrowser: fake.browser,
+    redirectPort: 0,
+    store,
+    log: () => {},
+  });
+  const spent: string[] = [];
+  // Isolates 2 and 3 sit out round 1: in round 2 they still hold round 0's
+  // refresh token, spent since; the store has the current one.
+  for (const isolates of [[0, 1, 2, 3], [0, 1], [2, 3]]) {
+    spent.push((await store.get("oauth"))!.refreshToken!);
+    await sleep(2100);
+    const results = await Promise.all(
+      isolates.map((i) => run(i, "mode=oauth&calls=100")),
+    );
+    const tokens = new Set(results.flatMap((r) => r.tokens));
+    assert.equal(tokens.size, 1, `isolates ${isolates}: one token`);
+    assert.ok(fake.isValidToken([...tokens][0]));
+  }
+  assert.deepEqual(refreshTokensSent(fake), spent);
+});
+
+/** The refresh tokens the fake received, in order. */
+function refreshTokensSent(fake: FakeCarto): (string | null)[] {
+  return fake.requests
+    .filter((r) => r.route === "token")
+    .map((r) => new URLSearchParams(r.body))
+    .filter((form) => form.get("grant_type") === "refresh_token")
+    .map((form) => form.get("refresh_token"));
+}
+
+// The token store contract (leases included) through the real object,
+// called from outside workerd; each case has an object of its own.
+// Calls from outside workerd take tens of ms on a busy machine: a longer lease.
+const lease = { ttlMs: 1200, waitMs: 3500 };
+const objectHost = (async () => {
+  const fake = await startFakeCarto();
+  running.push({ dispose: () => fake.close() });
+  return (await startIsolates(fake, 0)).namespace;
+})();
+const names = new WeakMap<TokenStore, string>();
+const openObject = async (name: string = crypto.randomUUID()) => {
+  const store = new DurableObjectTokenStore(await objectHost, { name, lease });
+  names.set(store, name);
+  return store;
+};
+tokenStoreContract({
+  name: "DurableObjectTokenStore (workerd)",
+  open: () => openObject(),
+  peer: (store) => openObject(names.get(store)),
+  lease: {
+    ...lease,
+    async abandon(store, key) {
+      const namespace = await objectHost;
+      const stub = namespace.get(
+        namespace.idFromName(names.get(store)!) as never,
+      );
+      const res = await stub.fetch("https://token-store.carto-auth/", {
+        method: "POST",
+        body: JSON.stringify({
+          op: "acquire",
+          key,
+          owner: "a-holder-that-died",
+          ttlMs: lease.ttlMs,
+        }),
+      });
+      assert.deepEqual(await res.json(), { result: true });
+    },
+  },
+});
+
+test("DurableObjectTokenStore: a namespace that is not one, and an object that fails, are clear errors", async () => {
+  assert.throws(
+    () =>
+      new DurableObjectTokenStore(
+        undefined as unknown as DurableObjectNamespaceLike,
+      ),
+    /needs a Durable Object namespace binding \(env.TOKEN_STORE\)/,
+  );
+  const broken: DurableObjectNamespaceLike = {
+    idFromName: (name) => name,
+    get: () => ({
+      fetch: () =>
+        Promise.resolve(
+          new Response("Worker threw exception", { status: 500 }),
+        ),
+    }),
+  };
+  const store = new DurableObjectTokenStore(broken);
+  await assert.rejects(
+    store.get("m2m"),
+    /Durable Object answered HTTP 500: Worker threw exception\. Check that TOKEN_STORE is bound/,
+  );
+  assert.equal(await store.lock("m2m", () => Promise.resolve(1)), 1);
+});
