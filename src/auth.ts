@@ -1,8 +1,5 @@
-import {
-  CartoDwClient,
-  type CartoDwClientOptions,
-  type DwCredentials,
-} from "./dw/client.ts";
+import { CartoDwClient, type CartoDwClientOptions } from "./dw/client.ts";
+import { DEFAULT_CREDENTIALS_TTL_MS } from "./dw/credentials.ts";
 import {
   type Endpoints,
   normalizeBaseUrl,
@@ -33,6 +30,7 @@ import type {
   OAuthOptions,
 } from "./auth/options.ts";
 import { TokenSession } from "./auth/session.ts";
+import { SharedDwCredentials } from "./auth/shared_dw.ts";
 import { authorizedFetch } from "./auth/transport.ts";
 import { send } from "./http.ts";
 
@@ -65,6 +63,7 @@ export class CartoAuth {
   readonly #endpoints: Endpoints;
   readonly #http: HttpOptions;
   readonly #session: TokenSession;
+  readonly #dw: SharedDwCredentials;
 
   /**
    * Creates credentials without any I/O. A token is obtained on first use.
@@ -101,11 +100,12 @@ export class CartoAuth {
     };
     const log = options.log ?? ((m: string) => console.error(m));
     const grants = { endpoints: this.#endpoints, http: this.#http };
+    const store = options.useCache === false ? undefined : storeOf(options);
     this.#session = new TokenSession({
       mode: options.mode,
       endpoints: this.#endpoints,
       http: this.#http,
-      store: options.useCache === false ? undefined : storeOf(options),
+      store,
       leewaySeconds: options.leewaySeconds ?? 60,
       log,
       apiBaseUrl: options.apiBaseUrl === undefined
@@ -123,6 +123,19 @@ export class CartoAuth {
       clientSecret: options.clientSecret,
       org: options.org,
       login: () => loginToken(grants, options, log),
+    });
+    this.#dw = new SharedDwCredentials({
+      key: `${options.mode}_dw`,
+      store,
+      ttlMs: DEFAULT_CREDENTIALS_TTL_MS,
+      accessToken: () => this.#session.accessToken(),
+      apiBaseUrl: () => this.#session.apiBaseUrl,
+      fetchFresh: async () =>
+        fetchDwCredentials(
+          this.#session,
+          await this.#knownApiBaseUrl(),
+          this.#http,
+        ),
     });
   }
 
@@ -206,10 +219,13 @@ export class CartoAuth {
 
   /**
    * The CARTO Data Warehouse project id and a Google OAuth token for it
-   * (valid about one hour).
+   * (valid about one hour). Kept in the token store like the access token
+   * (under `<mode>_dw`) and renewed once for all concurrent callers, under
+   * the store's lock when it has one: a fleet sharing a store makes one DW
+   * token request per token lifetime.
    */
   async getCartoDwCredentials(): Promise<[projectId: string, token: string]> {
-    const { projectId, token } = await this.#dwCredentials();
+    const { projectId, token } = await this.#dw.get();
     return [projectId, token];
   }
 
@@ -230,13 +246,13 @@ export class CartoAuth {
     options: Omit<CartoDwClientOptions, "credentials" | "initialCredentials"> =
       {},
   ): Promise<CartoDwClient> {
-    const initialCredentials = await this.#dwCredentials();
+    const initialCredentials = await this.#dw.get();
     return new CartoDwClient({
       fetch: this.#options.fetch,
       endpoint: this.#endpoints.bigquery,
       ...options,
       initialCredentials,
-      credentials: () => this.#dwCredentials(),
+      credentials: (replaced) => this.#dw.get(replaced),
     });
   }
 
@@ -307,8 +323,9 @@ export class CartoAuth {
    * they expire by themselves). A failed revocation is reported through
    * `log`; the local logout still happens.
    */
-  logout(): Promise<void> {
-    return this.#session.logout();
+  async logout(): Promise<void> {
+    await this.#session.logout();
+    await this.#dw.forget();
   }
 
   #resolve(input: string | URL | Request): string | Request {
@@ -326,14 +343,6 @@ export class CartoAuth {
     const base = this.#session.apiBaseUrl;
     if (!base) throw noApiBaseUrl();
     return base;
-  }
-
-  async #dwCredentials(): Promise<DwCredentials> {
-    return fetchDwCredentials(
-      this.#session,
-      await this.#knownApiBaseUrl(),
-      this.#http,
-    );
   }
 }
 

@@ -54,8 +54,11 @@ export type { Int64Mode, RangeValue } from "./values.ts";
  * ```
  */
 export interface CartoDwClientOptions {
-  /** Fetches fresh DW credentials (on 401 and before the token expires). */
-  credentials: () => Promise<DwCredentials>;
+  /**
+   * Fetches fresh DW credentials (on 401 and before the token expires):
+   * other than `replaced`, the ones BigQuery refused or that are too old.
+   */
+  credentials: (replaced?: DwCredentials) => Promise<DwCredentials>;
   /** Credentials already fetched, used until they need renewing. */
   initialCredentials?: DwCredentials;
   /** Transport, default `globalThis.fetch`. */

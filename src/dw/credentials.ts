@@ -11,6 +11,11 @@ export interface DwCredentials {
   projectId: string;
   /** A Google OAuth access token for BigQuery. */
   token: string;
+  /**
+   * When to renew the token (Unix seconds), when it is known: credentials
+   * shared through a store are older than the moment they were received.
+   */
+  expiration?: number;
 }
 
 /** Renew a DW token this long after it was fetched: within CARTO's hour, with room for slow queries. */
@@ -18,22 +23,20 @@ export const DEFAULT_CREDENTIALS_TTL_MS = 50 * 60_000;
 
 /** Holds the current DW credentials and renews them, one request at a time. */
 export class DwCredentialsCache {
-  readonly #fetchFresh: () => Promise<DwCredentials>;
+  readonly #fetchFresh: (replaced?: DwCredentials) => Promise<DwCredentials>;
   readonly #ttlMs: number;
-  #current?: { credentials: DwCredentials; fetchedAt: number };
+  #current?: { credentials: DwCredentials; renewAt: number };
   #pending?: Promise<DwCredentials>;
 
   constructor(
-    fetchFresh: () => Promise<DwCredentials>,
+    fetchFresh: (replaced?: DwCredentials) => Promise<DwCredentials>,
     initial: DwCredentials | undefined,
     ttlMs = DEFAULT_CREDENTIALS_TTL_MS,
   ) {
     this.#fetchFresh = fetchFresh;
     this.#ttlMs = ttlMs;
     // The caller fetched `initial` just before creating the client.
-    if (initial) {
-      this.#current = { credentials: initial, fetchedAt: Date.now() };
-    }
+    if (initial) this.#current = this.#entry(initial);
   }
 
   /** The project id, once known. */
@@ -44,10 +47,10 @@ export class DwCredentialsCache {
   /** Credentials young enough to use, fetching new ones when needed. */
   get(): Promise<DwCredentials> {
     const current = this.#current;
-    if (current && Date.now() - current.fetchedAt < this.#ttlMs) {
+    if (current && Date.now() < current.renewAt) {
       return Promise.resolve(current.credentials);
     }
-    return this.#renew();
+    return this.#renew(current?.credentials);
   }
 
   /**
@@ -57,16 +60,25 @@ export class DwCredentialsCache {
   renew(refused: DwCredentials): Promise<DwCredentials> {
     const current = this.#current?.credentials;
     if (current && current !== refused) return Promise.resolve(current);
-    return this.#renew();
+    return this.#renew(refused);
   }
 
-  #renew(): Promise<DwCredentials> {
-    this.#pending ??= this.#fetchFresh().then((credentials) => {
-      this.#current = { credentials, fetchedAt: Date.now() };
+  /** Credentials other than `replaced` (too old, or refused). */
+  #renew(replaced?: DwCredentials): Promise<DwCredentials> {
+    this.#pending ??= this.#fetchFresh(replaced).then((credentials) => {
+      this.#current = this.#entry(credentials);
       return credentials;
     }).finally(() => {
       this.#pending = undefined;
     });
     return this.#pending;
+  }
+
+  #entry(credentials: DwCredentials) {
+    const renewAt = Math.min(
+      Date.now() + this.#ttlMs,
+      (credentials.expiration ?? Infinity) * 1000,
+    );
+    return { credentials, renewAt };
   }
 }

@@ -11,7 +11,7 @@ type Os = typeof import("node:os");
 
 /** Options of {@linkcode FileTokenStore}. */
 export interface FileTokenStoreOptions {
-  /** One file for every key (the `cacheFilepath` option of `CartoAuth`). */
+  /** The file of the token (the `cacheFilepath` option of `CartoAuth`); `<mode>_dw` goes beside it, as `<name>_dw.json`. */
   path?: string;
   /** Folder holding `token_<key>.json`; default `~/.carto-auth`. */
   dir?: string;
@@ -92,7 +92,13 @@ export class FileTokenStore implements TokenStore {
 
   /** The file that holds the token under `key`. */
   pathFor(key: string): string {
-    if (this.#path) return this.#path;
+    if (this.#path) {
+      // One file holds the token; what goes with it (`<mode>_dw`) sits beside it.
+      const extra = /_([a-z]+)$/.exec(key)?.[1];
+      return extra
+        ? this.#path.replace(/(\.json)?$/, `_${extra}$1`)
+        : this.#path;
+    }
     const { join } = modules().path;
     const root = this.#dir ?? join(modules().os.homedir(), ".carto-auth");
     return join(profileDir(root, this.#profile), `token_${key}.json`);
@@ -276,6 +282,7 @@ export function parseTokenFile(text: string): StoredToken | undefined {
     ["refresh_token", "refreshToken"],
     ["client_id", "clientId"],
     ["org", "org"],
+    ["project_id", "projectId"],
   ] as const;
   for (const [file, field] of optional) {
     const v = d[file];
@@ -300,6 +307,7 @@ export function formatTokenFile(token: StoredToken): string {
   if (token.refreshToken) data.refresh_token = token.refreshToken;
   if (token.clientId) data.client_id = token.clientId;
   if (token.org) data.org = token.org;
+  if (token.projectId) data.project_id = token.projectId;
   const fields = Object.entries(data).map(([k, v]) =>
     `${JSON.stringify(k)}: ${JSON.stringify(v)}`
   );

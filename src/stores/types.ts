@@ -12,11 +12,18 @@ export interface StoredToken {
   clientId?: string;
   /** The organization (SSO) the user logged in through, as given by the caller. */
   org?: string;
+  /**
+   * Set on CARTO Data Warehouse credentials, which `CartoAuth` keeps under
+   * `<mode>_dw`: the DW project; `accessToken` is then the Google token and
+   * `clientId` the CARTO identity (`sub`) it belongs to.
+   */
+  projectId?: string;
 }
 
 /**
  * Where tokens are kept between runs and shared between processes or
- * isolates. `key` is the mode, `"oauth"` or `"m2m"`.
+ * isolates. `key` is the mode, `"oauth"` or `"m2m"`, or the mode's DW
+ * credentials, `"oauth_dw"` or `"m2m_dw"`.
  *
  * @example A store backed by a Map
  * ```ts
@@ -56,5 +63,6 @@ export function isStoredToken(value: unknown): value is StoredToken {
   return typeof t.accessToken === "string" && t.accessToken !== "" &&
     typeof t.expiration === "number" && Number.isFinite(t.expiration) &&
     optionalString(t.apiBaseUrl) && optionalString(t.refreshToken) &&
-    optionalString(t.clientId) && optionalString(t.org);
+    optionalString(t.clientId) && optionalString(t.org) &&
+    optionalString(t.projectId);
 }
