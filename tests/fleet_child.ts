@@ -14,6 +14,7 @@ import {
   DenoKVTokenStore,
   FileTokenStore,
   type LeaseOptions,
+  MemoryTokenStore,
   RedisTokenStore,
   type TokenStore,
 } from "../mod.ts";
@@ -25,7 +26,8 @@ export interface FleetChildConfig {
   store:
     | { kind: "redis"; port: number; prefix: string; lease?: LeaseOptions }
     | { kind: "deno-kv"; path: string; lease?: LeaseOptions }
-    | { kind: "file"; dir: string };
+    | { kind: "file"; dir: string }
+    | { kind: "memory" };
   mode: "m2m" | "oauth";
   endpoints: Endpoints;
   apiBaseUrl: string;
@@ -43,8 +45,10 @@ export interface FleetChildConfig {
 export interface FleetChildResult {
   tokens: string[];
   dwTokens: string[];
-  /** Milliseconds from "go" to each call's answer, in call order. */
+  /** Milliseconds from "go" to each getAccessToken's answer, in call order. */
   latencies: number[];
+  /** The same for getCartoDwCredentials. */
+  dwLatencies: number[];
   /** Microseconds per warm getAccessToken call. */
   warmMicros?: number;
 }
@@ -68,6 +72,8 @@ async function openStore(
         store: new FileTokenStore({ dir: config.dir, onWarning: () => {} }),
         close() {},
       };
+    case "memory":
+      return { store: new MemoryTokenStore(), close() {} };
   }
 }
 
@@ -92,23 +98,24 @@ lines.close();
 
 const started = performance.now();
 const latencies: number[] = [];
-const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+const dwLatencies: number[] = [];
+const timed = async <T>(into: number[], call: () => Promise<T>): Promise<T> => {
   const value = await call();
-  latencies.push(performance.now() - started);
+  into.push(performance.now() - started);
   return value;
 };
 const [tokens, dw] = await Promise.all([
   Promise.all(
     Array.from(
       { length: config.calls },
-      () => timed(() => auth.getAccessToken()),
+      () => timed(latencies, () => auth.getAccessToken()),
     ),
   ),
   config.dw
     ? Promise.all(
       Array.from(
         { length: config.calls },
-        () => timed(() => auth.getCartoDwCredentials()),
+        () => timed(dwLatencies, () => auth.getCartoDwCredentials()),
       ),
     )
     : [],
@@ -123,6 +130,7 @@ const result: FleetChildResult = {
   tokens: [...new Set(tokens)],
   dwTokens: [...new Set(dw.map(([, token]) => token))],
   latencies,
+  dwLatencies,
   warmMicros,
 };
 console.log(JSON.stringify(result));

@@ -55,9 +55,13 @@ export default {
     const carto = authFor(env, mode);
     const started = Date.now();
     const latencies: number[] = [];
-    const timed = async <T>(call: () => Promise<T>): Promise<T> => {
+    const dwLatencies: number[] = [];
+    const timed = async <T>(
+      into: number[],
+      call: () => Promise<T>,
+    ): Promise<T> => {
       const value = await call();
-      latencies.push(Date.now() - started);
+      into.push(Date.now() - started);
       return value;
     };
     try {
@@ -65,14 +69,14 @@ export default {
         Promise.all(
           Array.from(
             { length: calls },
-            () => timed(() => carto.getAccessToken()),
+            () => timed(latencies, () => carto.getAccessToken()),
           ),
         ),
         withDw
           ? Promise.all(
             Array.from(
               { length: calls },
-              () => timed(() => carto.getCartoDwCredentials()),
+              () => timed(dwLatencies, () => carto.getCartoDwCredentials()),
             ),
           )
           : [],
@@ -81,6 +85,7 @@ export default {
         tokens: [...new Set(tokens)],
         dwTokens: [...new Set(dw.map(([, token]) => token))],
         latencies,
+        dwLatencies,
       };
       return Response.json(result);
     } catch (e) {

@@ -9,17 +9,15 @@ import assert from "node:assert/strict";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
 import { CartoAuth, type TokenStore } from "../mod.ts";
 import {
   type DurableObjectNamespaceLike,
   DurableObjectTokenStore,
 } from "../cloudflare.ts";
 import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
-import type { FleetChildResult } from "./fleet_child.ts";
 import { whenTokenRequests } from "./fleet.ts";
 import { tokenStoreContract } from "./stores_contract.ts";
-import { built, compatibilityDate } from "./worker_miniflare.ts";
+import { startWorkerFleet, type WorkerFleet } from "./worker_miniflare.ts";
 
 const running: { dispose(): Promise<void> }[] = [];
 after(async () => {
@@ -28,83 +26,13 @@ after(async () => {
 
 const now = () => Math.floor(Date.now() / 1000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const entry = new URL("./fleet_worker.ts", import.meta.url).pathname;
-
-/** `isolates` workers (one isolate each) bound to one TokenStoreDurableObject. */
+/** Isolates bound to one object, disposed at the end. */
 async function startIsolates(
-  fake: FakeCarto,
-  isolates: number,
-  options: { leaseMs?: number; persist?: string } = {},
-): Promise<{
-  mf: Miniflare;
-  run(
-    i: number,
-    query: string,
-    signal?: AbortSignal,
-  ): Promise<FleetChildResult>;
-  namespace: DurableObjectNamespaceLike;
-}> {
-  const modules = (await built({ entry })).files.map((f) => ({
-    type: "ESModule" as const,
-    path: f.path,
-    contents: f.text,
-  }));
-  const common = {
-    modules,
-    modulesRoot: new URL("../examples/cloudflare-worker/dist/", import.meta.url)
-      .pathname,
-    compatibilityDate: await compatibilityDate(),
-  };
-  const mf = new Miniflare({
-    durableObjectsPersist: options.persist ?? false,
-    workers: [
-      {
-        ...common,
-        name: "token-store",
-        durableObjects: { TOKEN_STORE: "TokenStoreDurableObject" },
-      },
-      ...Array.from({ length: isolates }, (_, i) => ({
-        ...common,
-        name: `isolate-${i}`,
-        durableObjects: {
-          TOKEN_STORE: {
-            className: "TokenStoreDurableObject",
-            scriptName: "token-store",
-          },
-        },
-        bindings: {
-          CARTO_API_BASE_URL: fake.apiBaseUrl,
-          CARTO_CLIENT_ID: fake.credentials.clientId,
-          CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
-          CARTO_AUTH_URL: fake.endpoints.auth,
-          CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
-          CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
-          LEASE_MS: String(options.leaseMs ?? 2000),
-        },
-      })),
-    ],
-  });
-  await mf.ready;
-  running.push(mf);
-  return {
-    mf,
-    async run(i, query, signal) {
-      // miniflare's types need @cloudflare/workers-types, not installed.
-      const worker = (await mf.getWorker(`isolate-${i}`)) as unknown as {
-        fetch(url: string, init?: RequestInit): Promise<Response>;
-      };
-      const res = await worker.fetch(`http://isolate.test/run?${query}`, {
-        signal,
-      });
-      const text = await res.text();
-      assert.equal(res.status, 200, text);
-      return JSON.parse(text);
-    },
-    namespace: (await mf.getDurableObjectNamespace(
-      "TOKEN_STORE",
-      "token-store",
-    )) as unknown as DurableObjectNamespaceLike,
-  };
+  ...args: Parameters<typeof startWorkerFleet>
+): Promise<WorkerFleet> {
+  const fleet = await startWorkerFleet(...args);
+  running.push(fleet.mf);
+  return fleet;
 }
 
 test("workerd: 4 isolates × 200 concurrent calls over an expired token in the Durable Object make 1 token request and 1 DW token request", async () => {

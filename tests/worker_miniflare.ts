@@ -1,11 +1,15 @@
 /**
  * Runs the example worker (`examples/cloudflare-worker`) in workerd through
  * miniflare, wired to a fake CARTO on 127.0.0.1. Used by the workerd tests
- * (`worker_workerd.ts`) and the worker benchmarks (`bench/worker_*.ts`).
+ * (`worker_workerd.ts`) and the worker benchmarks (`bench/worker_*.ts`),
+ * and a fleet of isolates bound to one Durable Object
+ * (`worker_durable_object.ts`, `bench/fleet.ts`).
  */
 import { readFile } from "node:fs/promises";
 import { Miniflare } from "miniflare";
 import type { CloudflareKVNamespace } from "../mod.ts";
+import type { DurableObjectNamespaceLike } from "../cloudflare.ts";
+import type { FleetChildResult } from "./fleet_child.ts";
 import type { FakeCarto } from "../src/testing/mod.ts";
 import {
   type BuildOptions,
@@ -99,4 +103,89 @@ export interface KVForTests extends CloudflareKVNamespace {
  */
 export async function tokensKV(mf: Miniflare): Promise<KVForTests> {
   return (await mf.getKVNamespace("TOKENS")) as unknown as KVForTests;
+}
+
+const fleetEntry = new URL("./fleet_worker.ts", import.meta.url).pathname;
+
+/** A worker fleet: see {@linkcode startWorkerFleet}. */
+export interface WorkerFleet {
+  mf: Miniflare;
+  /** `GET /run?<query>` on isolate `i` (see `fleet_worker.ts`). */
+  run(
+    i: number,
+    query: string,
+    signal?: AbortSignal,
+  ): Promise<FleetChildResult>;
+  /** The object's namespace, seen from outside workerd. */
+  namespace: DurableObjectNamespaceLike;
+}
+
+/**
+ * `isolates` workers (`tests/fleet_worker.ts`, one isolate each) bound to
+ * one TokenStoreDurableObject, which lives in a worker of its own.
+ */
+export async function startWorkerFleet(
+  fake: FakeCarto,
+  isolates: number,
+  options: { leaseMs?: number; persist?: string } = {},
+): Promise<WorkerFleet> {
+  const modules = (await built({ entry: fleetEntry })).files.map((f) => ({
+    type: "ESModule" as const,
+    path: f.path,
+    contents: f.text,
+  }));
+  const common = {
+    modules,
+    modulesRoot: new URL("dist/", exampleDir).pathname,
+    compatibilityDate: await compatibilityDate(),
+  };
+  const mf = new Miniflare({
+    durableObjectsPersist: options.persist ?? false,
+    workers: [
+      {
+        ...common,
+        name: "token-store",
+        durableObjects: { TOKEN_STORE: "TokenStoreDurableObject" },
+      },
+      ...Array.from({ length: isolates }, (_, i) => ({
+        ...common,
+        name: `isolate-${i}`,
+        durableObjects: {
+          TOKEN_STORE: {
+            className: "TokenStoreDurableObject",
+            scriptName: "token-store",
+          },
+        },
+        bindings: {
+          CARTO_API_BASE_URL: fake.apiBaseUrl,
+          CARTO_CLIENT_ID: fake.credentials.clientId,
+          CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
+          CARTO_AUTH_URL: fake.endpoints.auth,
+          CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
+          CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+          LEASE_MS: String(options.leaseMs ?? 2000),
+        },
+      })),
+    ],
+  });
+  await mf.ready;
+  return {
+    mf,
+    async run(i, query, signal) {
+      // miniflare's types need @cloudflare/workers-types, not installed.
+      const worker = (await mf.getWorker(`isolate-${i}`)) as unknown as {
+        fetch(url: string, init?: RequestInit): Promise<Response>;
+      };
+      const res = await worker.fetch(`http://isolate.test/run?${query}`, {
+        signal,
+      });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`isolate ${i}: ${text}`);
+      return JSON.parse(text);
+    },
+    namespace: (await mf.getDurableObjectNamespace(
+      "TOKEN_STORE",
+      "token-store",
+    )) as unknown as DurableObjectNamespaceLike,
+  };
 }

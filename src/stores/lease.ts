@@ -48,7 +48,7 @@ export interface LeaseOptions {
 
 /** The first pause between tries of a held lease; it grows to {@linkcode MAX_POLL_MS}. */
 const FIRST_POLL_MS = 4;
-const MAX_POLL_MS = 50;
+const MAX_POLL_MS = 20;
 
 /**
  * Runs `fn` holding the lease of `ops`. A lock only saves requests; it never

@@ -59,6 +59,8 @@ export interface FakeCartoOptions {
    * instead of approving at once, as a real login service does; default false.
    */
   signInPage?: boolean;
+  /** Answer every request this much later, as a distant server would; default 0. */
+  latencyMs?: number;
 }
 
 /** What an issued CARTO access token stands for. */
@@ -248,6 +250,9 @@ export async function startFakeCarto(
       body: c.req.method === "GET" ? "" : await c.req.text(),
     };
     requests.push(recorded);
+    if (options.latencyMs) {
+      await new Promise((r) => setTimeout(r, options.latencyMs));
+    }
     const queue = route ? faults.get(route) ?? [] : [];
     const { method, headers, body } = recorded;
     const request = () =>

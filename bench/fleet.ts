@@ -1,0 +1,219 @@
+/**
+ * A fleet renewing one expired token, per store: processes (or workerd
+ * isolates) × concurrent calls of getAccessToken and getCartoDwCredentials,
+ * against a fake CARTO that answers every request `latency` ms late (a
+ * distant Auth0). Prints, per store: token and DW token requests made (goal:
+ * 1 each per fleet), cold-path p50/p99 from the go to each call's answer
+ * (goal: the token request plus at most one store round trip), and the warm
+ * path, a getAccessToken with the token in memory (goal: ≤ 0.05 ms).
+ *
+ *   deno run -A --unstable-kv bench/fleet.ts [members=4] [calls=250] [latency=50]
+ *
+ * Needs redis-server (apt) for the Redis row; Deno KV members run in Deno.
+ */
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  CartoAuth,
+  DenoKVTokenStore,
+  FileTokenStore,
+  RedisTokenStore,
+  type StoredToken,
+  type TokenStore,
+} from "../mod.ts";
+import { DurableObjectTokenStore } from "../cloudflare.ts";
+import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
+import {
+  type FleetChildConfig,
+  type FleetChildResult,
+  startFleet,
+} from "../tests/fleet.ts";
+import { redisUnavailable, startRedis } from "../tests/redis_server.ts";
+import { startWorkerFleet } from "../tests/worker_miniflare.ts";
+
+const members = Number(Deno.args[0] ?? 4);
+const calls = Number(Deno.args[1] ?? 250);
+const latencyMs = Number(Deno.args[2] ?? 50);
+const warmCalls = 200_000;
+
+const now = () => Math.floor(Date.now() / 1000);
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+};
+const median = (values: number[]) => percentile(values, 0.5);
+
+/** Median of `runs` timed calls of `fn`, in ms. */
+async function timeMedian(runs: number, fn: () => Promise<unknown>) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+function expired(fake: FakeCarto): StoredToken {
+  return {
+    accessToken: "expired-token",
+    expiration: now() - 60,
+    apiBaseUrl: fake.apiBaseUrl,
+    clientId: fake.credentials.clientId,
+  };
+}
+
+interface Row {
+  store: string;
+  fleet: string;
+  tokens: number;
+  dw: number;
+  p50: number;
+  p99: number;
+  dwP50: number;
+  warmMicros?: number;
+  storeRtt?: number;
+}
+const rows: Row[] = [];
+
+function row(
+  store: string,
+  fleet: string,
+  fake: FakeCarto,
+  results: FleetChildResult[],
+  storeRtt?: number,
+) {
+  const latencies = results.flatMap((r) => r.latencies);
+  const dwLatencies = results.flatMap((r) => r.dwLatencies);
+  const warm = results.map((r) => r.warmMicros).filter((w) => w !== undefined);
+  rows.push({
+    store,
+    fleet,
+    tokens: fake.count("token"),
+    dw: fake.count("dwToken"),
+    p50: median(latencies),
+    p99: percentile(latencies, 0.99),
+    dwP50: median(dwLatencies),
+    warmMicros: warm.length ? median(warm as number[]) : undefined,
+    storeRtt,
+  });
+}
+
+/** One fleet of processes over `store`, the test's view `view` of it. */
+async function processes(
+  name: string,
+  size: number,
+  open: () => Promise<{ config: FleetChildConfig["store"]; view: TokenStore }>,
+) {
+  await using fake = await startFakeCarto({ latencyMs });
+  const { config, view } = await open();
+  await view.set("m2m", expired(fake));
+  await using fleet = await startFleet({
+    store: config,
+    mode: "m2m",
+    endpoints: fake.endpoints,
+    ...fake.credentials,
+    calls,
+    dw: true,
+    warmCalls,
+  }, size);
+  const results = await fleet.go();
+  const rtt = await timeMedian(50, () => view.get("m2m"));
+  row(name, `${size} processes × ${calls}`, fake, results, rtt);
+}
+
+// The token request alone: what every cold path pays at least.
+{
+  await using fake = await startFakeCarto({ latencyMs });
+  const tokenAlone = await timeMedian(10, () =>
+    new CartoAuth({
+      mode: "m2m",
+      ...fake.credentials,
+      endpoints: fake.endpoints,
+      useCache: false,
+    }).getAccessToken());
+  console.log(
+    `token request alone (no store): p50 ${tokenAlone.toFixed(1)} ms ` +
+      `(fake CARTO answering ${latencyMs} ms late)\n`,
+  );
+}
+
+await processes("MemoryTokenStore", 1, () =>
+  Promise.resolve({
+    config: { kind: "memory" },
+    view: {
+      get: () => Promise.resolve(undefined),
+      set: () => Promise.resolve(),
+      delete: () => Promise.resolve(),
+    },
+  }));
+
+await processes("FileTokenStore", members, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "carto-auth-bench-"));
+  return {
+    config: { kind: "file", dir },
+    view: new FileTokenStore({ dir, onWarning: () => {} }),
+  };
+});
+
+const kvs: Deno.Kv[] = [];
+await processes("DenoKVTokenStore", members, async () => {
+  const path = join(await mkdtemp(join(tmpdir(), "carto-auth-bench-")), "kv");
+  const kv = await Deno.openKv(path);
+  kvs.push(kv);
+  return { config: { kind: "deno-kv", path }, view: new DenoKVTokenStore(kv) };
+});
+for (const kv of kvs) kv.close();
+
+if (redisUnavailable) {
+  console.log(`RedisTokenStore: skipped, ${redisUnavailable}`);
+} else {
+  await using redis = await startRedis();
+  const client = await redis.connect();
+  await processes("RedisTokenStore", members, () =>
+    Promise.resolve({
+      config: { kind: "redis", port: redis.port, prefix: "carto-auth:" },
+      view: new RedisTokenStore(client.send),
+    }));
+}
+
+{
+  await using fake = await startFakeCarto({ latencyMs });
+  const fleet = await startWorkerFleet(fake, members);
+  try {
+    const view = new DurableObjectTokenStore(fleet.namespace);
+    await view.set("m2m", expired(fake));
+    const results = await Promise.all(
+      Array.from(
+        { length: members },
+        (_, i) => fleet.run(i, `calls=${calls}&dw=1`),
+      ),
+    );
+    // From outside workerd, through miniflare's proxy: an upper bound.
+    const rtt = await timeMedian(50, () => view.get("m2m"));
+    row(
+      "DurableObjectTokenStore",
+      `${members} isolates × ${calls}`,
+      fake,
+      results,
+      rtt,
+    );
+  } finally {
+    await fleet.mf.dispose();
+  }
+}
+
+const fmt = (ms: number | undefined, digits = 1) =>
+  ms === undefined ? "—" : ms.toFixed(digits);
+console.log(
+  "| store | fleet | token requests | DW token requests | cold token p50 ms | cold token p99 ms | cold DW p50 ms | store get ms | warm µs/call |",
+);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const r of rows) {
+  console.log(
+    `| ${r.store} | ${r.fleet} | ${r.tokens} | ${r.dw} | ${fmt(r.p50)} | ${
+      fmt(r.p99)
+    } | ${fmt(r.dwP50)} | ${fmt(r.storeRtt, 2)} | ${fmt(r.warmMicros, 2)} |`,
+  );
+}
