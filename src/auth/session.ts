@@ -124,6 +124,11 @@ export class TokenSession implements TokenSource {
     // one), so parallel processes do not stampede the token endpoint or spend
     // one rotating refresh token twice. A login never holds the lock.
     const store = this.#o.store;
+    // A fresh token in the store needs no lock: a fleet member's cold start is one read.
+    const fresh = store?.lock
+      ? await this.#adoptFresh(await this.#readCache(), rejected)
+      : undefined;
+    if (fresh) return fresh;
     const key = this.#o.mode;
     const renew = () => this.#renewSilently(rejected);
     const renewed = store
@@ -145,13 +150,8 @@ export class TokenSession implements TokenSource {
   /** A fresh cached token, or one from client credentials or the refresh token; else `undefined`. */
   async #renewSilently(rejected?: string): Promise<StoredToken | undefined> {
     const cached = await this.#readCache();
-    if (cached && cached.accessToken !== rejected && this.#isFresh(cached)) {
-      const known = this.#apiBaseUrl ?? cached.apiBaseUrl;
-      if (known) return this.#adopt(cached, false);
-      // A Python file may hold a token without api_base_url: find it, keep the token.
-      this.#apiBaseUrl = await this.#discover(cached.accessToken);
-      return this.#adopt(cached, true);
-    }
+    const fresh = await this.#adoptFresh(cached, rejected);
+    if (fresh) return fresh;
     // The store's refresh token is the newest: another instance may have rotated ours.
     const refreshToken = cached?.refreshToken ?? this.#token?.refreshToken;
     const tokens = this.#o.mode === "m2m"
@@ -196,6 +196,21 @@ export class TokenSession implements TokenSource {
       }
       throw e;
     }
+  }
+
+  /** `cached`, adopted, when it is fresh and not `rejected`. */
+  async #adoptFresh(
+    cached: StoredToken | undefined,
+    rejected?: string,
+  ): Promise<StoredToken | undefined> {
+    if (!cached || cached.accessToken === rejected || !this.#isFresh(cached)) {
+      return undefined;
+    }
+    const known = this.#apiBaseUrl ?? cached.apiBaseUrl;
+    if (known) return this.#adopt(cached, false);
+    // A Python file may hold a token without api_base_url: find it, keep the token.
+    this.#apiBaseUrl = await this.#discover(cached.accessToken);
+    return this.#adopt(cached, true);
   }
 
   #stored(tokens: TokenSet): StoredToken {
