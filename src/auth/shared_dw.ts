@@ -12,6 +12,7 @@
 import type { DwCredentials } from "../dw/credentials.ts";
 import { jwtClaims } from "../jwt.ts";
 import type { StoredToken, TokenStore } from "../stores/types.ts";
+import { withProcessLock } from "./process_lock.ts";
 
 /** What {@linkcode SharedDwCredentials} needs. */
 export interface SharedDwOptions {
@@ -87,9 +88,15 @@ export class SharedDwCredentials {
       if (entry.clientId) await store?.set(key, entry).catch(() => {});
       return entry;
     };
-    // A DW token already in the store needs no lock: one read.
-    const entry = (await read()) ??
-      (store?.lock ? await store.lock(key, renew) : await renew());
+    // A DW token already in the store needs no lock: one read. Else one
+    // renewal at a time in this process, and in the fleet under the store's lock.
+    const entry = (await read()) ?? (store
+      ? await withProcessLock(
+        store,
+        key,
+        () => store.lock ? store.lock(key, renew) : renew(),
+      )
+      : await renew());
     this.#held = entry;
     return entry;
   }
