@@ -18,6 +18,7 @@ import { join } from "node:path";
 import {
   CartoAuth,
   type CartoAuthOptions,
+  CredentialsError,
   type StoredToken,
   type TokenStore,
 } from "../mod.ts";
@@ -262,26 +263,25 @@ function leaseContract(
         },
       ],
       [
-        "lock: a waiter gives up after its wait and works without the lease",
+        "lock: a waiter that waited its longest for a live holder fails with a CredentialsError (timeout), and never runs",
         async (one, two) => {
-          let holding = true;
-          const held = one.lock!("m2m", async () => {
-            await sleep(waitMs + ttlMs * 2);
-            holding = false;
-          });
+          const held = one.lock!("m2m", () => sleep(waitMs + ttlMs * 2));
           await sleep(ttlMs / 4);
           const started = Date.now();
-          const entered = await two.lock!(
-            "m2m",
-            () => Promise.resolve(holding),
-          );
+          let ran = false;
+          const error = await two.lock!("m2m", () => {
+            ran = true;
+            return Promise.resolve();
+          }).catch((e) => e);
           const waited = Date.now() - started;
           await held;
-          assert.equal(
-            entered,
-            true,
-            "the waiter worked while the holder held",
+          assert.ok(error instanceof CredentialsError, String(error));
+          assert.equal(error.code, "timeout");
+          assert.match(
+            error.message,
+            /^Waited \d+ s for another process renewing "m2m" \(.+\): it still holds the lock and keeps it alive\. Try again later\.$/,
           );
+          assert.equal(ran, false);
           assert.ok(waited >= waitMs * 0.8, `waited ${waited} ms`);
         },
       ],

@@ -183,10 +183,12 @@ export class DenoKVTokenStore implements TokenStore {
 
   /** Runs `fn` holding the lease `[...prefix, key, "lock"]`, so one process or isolate renews at a time. */
   lock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const lockKey = [...this.keyFor(key), "lock"];
     return withLease(
-      kvLease(this.#kv, [...this.keyFor(key), "lock"]),
+      kvLease(this.#kv, lockKey),
       fn,
       this.#lease,
+      `"${key}" (Deno KV lock ${String(lockKey.map(String))})`,
     );
   }
 }

@@ -260,7 +260,12 @@ export class DurableObjectTokenStore implements TokenStore {
         await this.#call({ op: "release", key, owner });
       },
     };
-    return withLease(ops, fn, this.#lease);
+    return withLease(
+      ops,
+      fn,
+      this.#lease,
+      `"${key}" (Durable Object "${this.#name}")`,
+    );
   }
 
   async #call(call: Call): Promise<unknown> {

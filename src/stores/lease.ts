@@ -1,3 +1,5 @@
+import { CredentialsError } from "../errors.ts";
+
 /**
  * One lease algorithm for every store that coordinates through a shared
  * engine (Redis, Deno KV, a Durable Object): take the lease with a bounded
@@ -40,8 +42,9 @@ export interface LeaseOptions {
    */
   ttlMs?: number;
   /**
-   * How long to wait for a lease held by someone else before working
-   * without it. Default 60,000 ms.
+   * The longest wait for a lease that a live holder keeps renewing; then a
+   * `CredentialsError` (code `timeout`). Default 120,000 ms: beyond a token
+   * request's own timeouts and retries.
    */
   waitMs?: number;
 }
@@ -51,9 +54,11 @@ const FIRST_POLL_MS = 4;
 const MAX_POLL_MS = 20;
 
 /**
- * Runs `fn` holding the lease of `ops`. A lock only saves requests; it never
- * blocks work: when the engine cannot be reached, or the lease stays taken
- * for `waitMs`, `fn` runs without it.
+ * Runs `fn` holding the lease of `ops`. When the engine cannot be reached,
+ * `fn` runs without the lease (a lease that cannot exist is held by no one
+ * else either). A lease that stays taken for `waitMs` ends the wait with a
+ * `CredentialsError` (code `timeout`) rather than risk spending a rotating
+ * refresh token twice. `what` names the lease in that message.
  *
  * @example A lease in a Map (one process; real stores use an engine)
  * ```ts
@@ -84,11 +89,20 @@ export async function withLease<T>(
   ops: LeaseOps,
   fn: () => Promise<T>,
   options: LeaseOptions = {},
+  what = "the token renewal",
 ): Promise<T> {
   const ttlMs = options.ttlMs ?? 15_000;
+  const waitMs = options.waitMs ?? 120_000;
   const owner = crypto.randomUUID();
-  const held = await acquire(ops, owner, ttlMs, options.waitMs ?? 60_000);
-  if (!held) return await fn();
+  const held = await acquire(ops, owner, ttlMs, waitMs);
+  if (held === "timeout") {
+    throw new CredentialsError(
+      `Waited ${Math.round(waitMs / 1000)} s for another process renewing ` +
+        `${what}: it still holds the lock and keeps it alive. Try again later.`,
+      { code: "timeout" },
+    );
+  }
+  if (held === "unavailable") return await fn();
   const heartbeat = keepAlive(ops, owner, ttlMs);
   try {
     return await fn();
@@ -100,22 +114,22 @@ export async function withLease<T>(
   }
 }
 
-/** Tries until the lease is taken (`true`), the wait is over or the engine fails (`false`). */
+/** Tries until the lease is taken, the wait is over or the engine fails. */
 async function acquire(
   ops: LeaseOps,
   owner: string,
   ttlMs: number,
   waitMs: number,
-): Promise<boolean> {
+): Promise<"held" | "timeout" | "unavailable"> {
   const deadline = Date.now() + waitMs;
   for (let pause = FIRST_POLL_MS;; pause = Math.min(pause * 2, MAX_POLL_MS)) {
     try {
-      if (await ops.acquire(owner, ttlMs)) return true;
+      if (await ops.acquire(owner, ttlMs)) return "held";
     } catch {
-      return false;
+      return "unavailable";
     }
     const left = deadline - Date.now();
-    if (left <= 0) return false;
+    if (left <= 0) return "timeout";
     // Jitter keeps many waiters from polling in step.
     const wait = Math.min(left, pause * (0.5 + Math.random()));
     await new Promise((resolve) => setTimeout(resolve, wait));

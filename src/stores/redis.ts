@@ -157,7 +157,12 @@ export class RedisTokenStore implements TokenStore {
         await send(["EVAL", RELEASE_SCRIPT, "1", lockKey, owner]);
       },
     };
-    return withLease(ops, fn, this.#lease);
+    return withLease(
+      ops,
+      fn,
+      this.#lease,
+      `"${key}" (Redis lock ${lockKey})`,
+    );
   }
 }
 
