@@ -100,9 +100,14 @@ test("workerd: the first request fetches a token and stores it in KV; later requ
     JSON.stringify(stored).includes(fake.credentials.clientSecret),
     false,
   );
+  // The DW credentials are shared too, for 50 minutes after they were fetched.
+  const storedDw = JSON.parse((await kv.get("carto-auth:m2m_dw"))!);
+  assert.equal(storedDw.projectId, fake.dwProjectId);
+  assert.ok(Math.abs(storedDw.expiration - (now() + 3000)) < 30);
   const { keys } = await kv.list();
   assert.deepEqual(keys.map((k) => [k.name, k.expiration]), [
     ["carto-auth:m2m", Math.ceil(stored.expiration)],
+    ["carto-auth:m2m_dw", Math.ceil(storedDw.expiration)],
   ]);
 
   for (let i = 0; i < 3; i++) {
@@ -128,6 +133,7 @@ test("workerd: the first request fetches a token and stores it in KV; later requ
     1,
     "the fresh instance used the token in KV",
   );
+  assert.equal(fake.count("dwToken"), 1, "and the DW credentials in KV");
   const bearer = fake.requests.filter((r) => r.route === "sql").map((r) =>
     r.headers.get("authorization")
   );
