@@ -98,3 +98,33 @@ test("the token files keep DW credentials (project_id) in token_<mode>_dw.json, 
   await again.logout();
   await assert.rejects(stat(path), { code: "ENOENT" });
 });
+
+test("with cacheFilepath, the DW credentials go beside the token file, which keeps the CARTO token", async () => {
+  await using fake = await startFakeCarto();
+  const dir = await mkdtemp(join(tmpdir(), "carto-auth-dw-"));
+  const cacheFilepath = join(dir, "my_token.json");
+  const auth = new CartoAuth({
+    mode: "m2m",
+    ...fake.credentials,
+    endpoints: fake.endpoints,
+    cacheFilepath,
+  });
+  const token = await auth.getAccessToken();
+  const [, dwToken] = await auth.getCartoDwCredentials();
+  const file = JSON.parse(await readFile(cacheFilepath, "utf8"));
+  assert.equal(file.access_token, token);
+  const beside = JSON.parse(
+    await readFile(join(dir, "my_token_dw.json"), "utf8"),
+  );
+  assert.equal(beside.access_token, dwToken);
+  const again = new CartoAuth({
+    mode: "m2m",
+    ...fake.credentials,
+    endpoints: fake.endpoints,
+    cacheFilepath,
+  });
+  assert.equal(await again.getAccessToken(), token);
+  assert.equal((await again.getCartoDwCredentials())[1], dwToken);
+  assert.equal(fake.count("token"), 1);
+  assert.equal(fake.count("dwToken"), 1);
+});
