@@ -50,6 +50,8 @@ export interface WorkerOptions {
   build?: BuildOptions;
   /** A worker script (ES module) to run instead of the example. */
   script?: string;
+  /** Bind TOKEN_STORE to the script's TokenStoreDurableObject (the example then uses it, not KV). */
+  durableObject?: boolean;
 }
 
 /** Starts workerd with the example worker, its KV namespace `TOKENS` and bindings to `fake`. */
@@ -74,6 +76,9 @@ export async function startWorker(
     modulesRoot: root,
     compatibilityDate: await compatibilityDate(),
     kvNamespaces: ["TOKENS"],
+    durableObjects: options.durableObject
+      ? { TOKEN_STORE: "TokenStoreDurableObject" }
+      : undefined,
     kvPersist: options.kvPersist ?? false,
     bindings: {
       CARTO_API_BASE_URL: fake.apiBaseUrl,

@@ -6,11 +6,15 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Miniflare } from "miniflare";
 import { CloudflareKVTokenStore } from "../mod.ts";
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectTokenStore,
+} from "../cloudflare.ts";
 import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
 import { fullToken, tokenStoreContract } from "./stores_contract.ts";
 import { startWorker, tokensKV } from "./worker_miniflare.ts";
@@ -464,4 +468,45 @@ test("workerd KV: a token is written with its expiry as KV expiration; one near 
     assert.ok(at >= now() + 55 && at <= now() + 65, `${name} expires at ${at}`);
   }
   assert.deepEqual(await store.get("oauth"), soon);
+});
+
+test("workerd: with its Durable Object bound (wrangler.toml's TOKEN_STORE), 100 concurrent requests over an expired token make 1 token request, and the token lives in the object", async () => {
+  const toml = await readFile(
+    new URL("../examples/cloudflare-worker/wrangler.toml", import.meta.url),
+    "utf8",
+  );
+  assert.match(
+    toml,
+    /\[\[durable_objects\.bindings\]\]\s*name = "TOKEN_STORE"\s*class_name = "TokenStoreDurableObject"/,
+  );
+  assert.match(toml, /new_sqlite_classes = \["TokenStoreDurableObject"\]/);
+  const fake = await fakeCarto();
+  fake.bigquery.setResult(NAMED_QUERIES["airports-in"].sql, {
+    schema: [{ name: "iata", type: "STRING" }],
+    rows: wireRows([["BCN"]]),
+  });
+  const mf = await worker(fake, { durableObject: true });
+  const namespace = await mf.getDurableObjectNamespace("TOKEN_STORE");
+  const store = new DurableObjectTokenStore(
+    namespace as unknown as DurableObjectNamespaceLike,
+  );
+  await store.set("m2m", {
+    accessToken: "expired-token",
+    expiration: now() - 3600,
+    clientId: fake.credentials.clientId,
+    apiBaseUrl: fake.apiBaseUrl,
+  });
+  const answers = await Promise.all(
+    Array.from(
+      { length: 100 },
+      (_, i) => get(mf, `/queries/airports-in?country=C${i}`),
+    ),
+  );
+  assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+  assert.equal(fake.count("token"), 1);
+  assert.equal(fake.count("dwToken"), 1);
+  const held = await store.get("m2m");
+  assert.ok(held && fake.isValidToken(held.accessToken));
+  const kv = await tokensKV(mf);
+  assert.deepEqual((await kv.list()).keys, [], "KV is not used");
 });

@@ -1,7 +1,9 @@
 /**
  * A Cloudflare Worker that queries CARTO with a machine-to-machine client.
- * The client id and secret are secrets; the token lives in KV, so every
- * isolate uses the token one of them obtained.
+ * The client id and secret are secrets; the token lives in a Durable Object
+ * (TOKEN_STORE), so every isolate uses the token one of them obtained and
+ * only one renews it. Without that binding, a KV namespace (TOKENS) is the
+ * simpler option: no class, no migration, one renewal per isolate.
  *
  *   GET  /health                  is the worker up (no call to CARTO)
  *   GET  /queries/:name?param=…   a named query of queries.ts (the only SQL a GET runs)
@@ -29,12 +31,22 @@ import {
   type Endpoints,
   type QueryParams,
 } from "../../../mod.ts";
+// In your own worker: from "@carto/auth/cloudflare".
+import {
+  type DurableObjectNamespaceLike,
+  DurableObjectTokenStore,
+} from "../../../cloudflare.ts";
 import { NAMED_QUERIES } from "./queries.ts";
+
+/** The Durable Object class of TOKEN_STORE (wrangler.toml); workerd needs it exported. */
+export { TokenStoreDurableObject } from "../../../cloudflare.ts";
 
 /** The worker's bindings (wrangler.toml and `wrangler secret put`). */
 export interface Env {
-  /** KV namespace that holds the token. */
-  TOKENS: CloudflareKVNamespace;
+  /** The Durable Object that holds the token and the lease of its renewal. */
+  TOKEN_STORE?: DurableObjectNamespaceLike;
+  /** Or a KV namespace that holds the token (the simpler option). */
+  TOKENS?: CloudflareKVNamespace;
   /** e.g. `https://gcp-us-east1.api.carto.com`. */
   CARTO_API_BASE_URL: string;
   /** Secret: the M2M client id. */
@@ -81,6 +93,12 @@ function cartoFor(env: Env): NonNullable<typeof carto> {
         `(wrangler.toml [vars], or \`wrangler secret put\` for the client id and secret).`,
     );
   }
+  if (!env.TOKEN_STORE && !env.TOKENS) {
+    throw new HttpError(
+      500,
+      "The worker is not configured: bind TOKEN_STORE (a Durable Object) or TOKENS (a KV namespace) in wrangler.toml.",
+    );
+  }
   const endpoints: Partial<Endpoints> = {};
   if (env.CARTO_AUTH_URL) endpoints.auth = env.CARTO_AUTH_URL;
   if (env.CARTO_ACCOUNTS_URL) endpoints.accounts = env.CARTO_ACCOUNTS_URL;
@@ -91,7 +109,9 @@ function cartoFor(env: Env): NonNullable<typeof carto> {
     clientId: env.CARTO_CLIENT_ID,
     clientSecret: env.CARTO_CLIENT_SECRET,
     endpoints,
-    store: new CloudflareKVTokenStore(env.TOKENS),
+    store: env.TOKEN_STORE
+      ? new DurableObjectTokenStore(env.TOKEN_STORE)
+      : new CloudflareKVTokenStore(env.TOKENS!),
   });
   return carto = { auth };
 }
