@@ -131,7 +131,7 @@ function refreshTokensSent(fake: FakeCarto): (string | null)[] {
 // The token store contract (leases included) through the real object,
 // called from outside workerd; each case has an object of its own.
 // Calls from outside workerd take tens of ms on a busy machine: a longer lease.
-const lease = { ttlMs: 1200, waitMs: 3500 };
+const lease = { ttlMs: 2000, waitMs: 5500 };
 const objectHost = (async () => {
   const fake = await startFakeCarto();
   running.push({ dispose: () => fake.close() });
