@@ -9,6 +9,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CartoAuth } from "../mod.ts";
 import type { OpenBrowser } from "../src/oauth/login.ts";
+import { runOpener } from "../src/oauth/browser.ts";
+import { COMMAND_LINE_HOLD_MS } from "../src/oauth/login_start.ts";
 import {
   type BrowserLanding,
   type FakeCarto,
@@ -153,4 +155,48 @@ test("the login cookie is HttpOnly and SameSite=Lax, named for the port, and rem
     /^carto_auth_login_\d+=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/,
   );
   assert.equal(cookies[1], `carto_auth_login_${port}=; Path=/; Max-Age=0`);
+});
+
+test("a watcher faster than the browser: a login whose link went on a command line is held, and the browser's late visit stops it", async () => {
+  await using fake = await startFakeCarto({ signInPage: true });
+  const person = new StandInBrowser();
+  const watcher = new StandInBrowser();
+  let watcherSaw: BrowserLanding | undefined;
+  let personSaw: BrowserLanding | undefined;
+  const started = Date.now();
+  const error = await rejection(login(fake, async (url) => {
+    // The opener's command line (here `true <link>`) is what a watcher reads…
+    await runOpener("true", [url]);
+    // …and it finishes a sign-in of its own before the browser has started.
+    watcherSaw = await watcher.open(url);
+    watcherSaw = await watcher.submit(watcherSaw, WATCHER_SIGN_IN);
+    // The browser arrives seconds later, well within the hold.
+    await new Promise((r) => setTimeout(r, 1500));
+    personSaw = await person.open(url);
+  }));
+  assert.match(error.message, /opened by two different browsers/);
+  // The watcher's browser was sent on as if it had succeeded; its code was never used.
+  assert.equal(watcherSaw?.url, "https://app.carto.com/auth/success");
+  assert.equal(personSaw?.status, 403);
+  assert.match(personSaw?.text ?? "", /This login link was already used/);
+  assert.equal(fake.count("token"), 0, "no code was exchanged");
+  assert.ok(Date.now() - started < COMMAND_LINE_HOLD_MS, "stopped at once");
+});
+
+test("a login whose link went on a command line finishes after the hold when nobody else opened the link", async () => {
+  await using fake = await startFakeCarto({ signInPage: true });
+  const person = new StandInBrowser();
+  const started = Date.now();
+  let landed = "";
+  const auth = await login(fake, async (url) => {
+    await runOpener("true", [url]);
+    landed = (await person.submit(await person.open(url), SIGN_IN)).url;
+  });
+  assert.equal(landed, "https://app.carto.com/auth/success");
+  assert.ok(fake.isValidToken(await auth.getAccessToken()));
+  assert.equal(fake.count("token"), 1);
+  assert.ok(
+    Date.now() - started >= COMMAND_LINE_HOLD_MS - 100,
+    "held until the browser could have arrived",
+  );
 });

@@ -1,4 +1,5 @@
 import { requireBuiltin } from "../runtime/builtins.ts";
+import { noteCommandLine } from "./login_start.ts";
 
 type ChildProcess = typeof import("node:child_process");
 
@@ -83,6 +84,8 @@ export function runOpener(
     "node:child_process",
     "Opening a browser",
   );
+  // The command line is readable by every local user: a login link in it is guarded.
+  noteCommandLine([command, ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       stdio: "ignore",

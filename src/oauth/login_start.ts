@@ -12,10 +12,44 @@
  * accepted only with that cookie; a visitor without it ends the login.
  * A watcher can make the login fail, visibly, but its own authorization is
  * never accepted once the browser has opened the link.
+ *
+ * A watcher that is faster than the browser (which may take seconds to
+ * start) could open the link first and finish a sign-in of its own before
+ * the browser arrives. So a login whose link went on a command line is not
+ * finished sooner than {@linkcode COMMAND_LINE_HOLD_MS} after that: the
+ * browser's own visit comes within that time, finds the link used, and
+ * stops the login.
  */
 import { CredentialsError } from "../errors.ts";
 import { generateState } from "./authorize.ts";
 import { page, redirect } from "./pages.ts";
+
+/**
+ * How long after its link went on a command line a finished login is held,
+ * waiting for a second visitor of the link (a cold browser took 3.7–4.6 s to
+ * open it here). Only logins finished sooner than this wait.
+ */
+export const COMMAND_LINE_HOLD_MS = 10_000;
+
+// Recent command lines that may carry a login link (one login runs at a
+// time; a few entries are plenty). Module state, because the opener that
+// runs the command (the library's or the CLI's) is not the login's.
+const commandLines: { text: string; at: number }[] = [];
+
+/**
+ * Notes that `words` ran as a command line, which every local user can
+ * read: a login whose link is in it is then held (see
+ * {@linkcode COMMAND_LINE_HOLD_MS}).
+ *
+ * @example
+ * ```ts ignore
+ * noteCommandLine(["xdg-open", "http://localhost:10000/start/…"]);
+ * ```
+ */
+export function noteCommandLine(words: readonly string[]): void {
+  commandLines.push({ text: words.join(" "), at: Date.now() });
+  if (commandLines.length > 8) commandLines.shift();
+}
 
 /** The start link's side of a loopback login server. */
 export interface LoginStart {
@@ -29,6 +63,8 @@ export interface LoginStart {
   owns(request: Request): boolean;
   /** A `Set-Cookie` value that removes the cookie, for the callback's answer. */
   clearCookie(): string;
+  /** How long a login finished now must wait before it counts (0: at once). */
+  holdMs(): number;
 }
 
 const WHAT_TO_DO =
@@ -126,5 +162,12 @@ export function createLoginStart(
     },
     owns,
     clearCookie: () => `${cookieName}=; Path=/; Max-Age=0`,
+    holdMs() {
+      const link = `http://localhost:${port}${path}`;
+      const shown = commandLines.find((c) => c.text.includes(link));
+      return shown
+        ? Math.max(0, shown.at + COMMAND_LINE_HOLD_MS - Date.now())
+        : 0;
+    },
   };
 }

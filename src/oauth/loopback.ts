@@ -109,10 +109,18 @@ export async function startLoopbackReceiver(options: {
   });
   callback.catch(() => {}); // handled by whoever awaits it; never unhandled
   const start = createLoginStart(settle);
+  // A login whose link a watcher may have read is held a while; a second
+  // visitor of the link meanwhile (the browser, late) still stops it.
+  let hold: ReturnType<typeof setTimeout> | undefined;
+  const settleHeld = (result: URLSearchParams | CredentialsError) => {
+    const ms = result instanceof CredentialsError ? 0 : start.holdMs();
+    if (ms === 0) return settle(result);
+    hold = setTimeout(() => settle(result), ms);
+  };
   const callbackAnswer = callbackHandler(
     options.endpoints,
     options.state,
-    settle,
+    settleHeld,
     start,
   );
   const handler: Handler = (request) =>
@@ -127,6 +135,7 @@ export async function startLoopbackReceiver(options: {
       : callbackAnswer(request);
   const servers: Server[] = [];
   const close = async () => {
+    clearTimeout(hold);
     await Promise.all(servers.splice(0).map((s) => s.close()));
   };
   try {
