@@ -6,6 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import * as nodeFs from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import {
   lstat,
@@ -20,6 +23,7 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { FileTokenStore } from "../mod.ts";
+import { withFileLock } from "../src/stores/file_lock.ts";
 import { rejection } from "./rejection.ts";
 import { mkfifo, releaseReaders, within } from "./hostile_fs.ts";
 
@@ -41,6 +45,9 @@ async function lockDir() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secondsAgo = (s: number) => new Date(Date.now() - s * 1000);
+/** The text of a lock held by process `pid` of this machine. */
+const ownerText = (pid: number) =>
+  JSON.stringify({ pid, host: hostname(), id: crypto.randomUUID() });
 
 test("a live holder keeps the lock however long its renewal takes", async () => {
   await using l = await lockDir();
@@ -155,4 +162,76 @@ test("a FIFO or a link at the lock path neither hangs the renewal nor is followe
     await within(10_000, l.store().lock("m2m", () => Promise.resolve("ran"))),
     "ran",
   );
+});
+
+test("a lock that replaced a gone holder's at the same inode keeps its live holder", async () => {
+  await using l = await lockDir();
+  const first = spawn("sleep", ["30"]);
+  await once(first, "spawn");
+  await writeFile(l.lockPath, ownerText(first.pid!), { mode: 0o600 });
+  let entered = false;
+  const waiter = l.store().lock("m2m", () => Promise.resolve(entered = true));
+  await sleep(300); // the waiter has read the first holder
+  // The first holder leaves and a second, alive, takes the lock. ext4 gives
+  // the new file the inode number just freed; writing in place does the same
+  // on any file system.
+  const inode = (await lstat(l.lockPath)).ino;
+  const second = ownerText(process.pid);
+  await writeFile(l.lockPath, second);
+  assert.equal((await lstat(l.lockPath)).ino, inode);
+  first.kill();
+  await once(first, "close");
+  await sleep(1500);
+  assert.equal(entered, false, "the waiter left the live holder's lock alone");
+  assert.equal(await readFile(l.lockPath, "utf8"), second);
+  await rm(l.lockPath);
+  await within(5000, waiter);
+  assert.equal(entered, true);
+});
+
+test("a lock seen before its owner was written is judged by the owner written next", async () => {
+  await using l = await lockDir();
+  await writeFile(l.lockPath, "", { mode: 0o600 }); // created, not yet written
+  let entered = false;
+  const waiter = l.store().lock("m2m", () => Promise.resolve(entered = true));
+  await sleep(300); // the waiter has read the empty lock
+  const holder = ownerText(process.pid);
+  await writeFile(l.lockPath, holder);
+  await sleep(2000); // a lock without an owner is taken over after 1 s
+  assert.equal(entered, false, "the waiter left the live holder's lock alone");
+  assert.equal(await readFile(l.lockPath, "utf8"), holder);
+  await rm(l.lockPath);
+  await within(5000, waiter);
+  assert.equal(entered, true);
+});
+
+test("a lock removed as ownerless before its owner was written is not held", async () => {
+  await using l = await lockDir();
+  const other = ownerText(process.pid);
+  let raced = false;
+  // Between the creation of the lock and the write of its owner, a waiter
+  // judges the empty file ownerless, removes it and makes its own lock.
+  const fs = {
+    ...nodeFs,
+    async open(...args: Parameters<typeof nodeFs.open>) {
+      const handle = await nodeFs.open(...args);
+      if (!raced && args[0] === l.lockPath && args[1] !== undefined) {
+        raced = true;
+        await rm(l.lockPath);
+        await writeFile(l.lockPath, other, { flag: "wx", mode: 0o600 });
+      }
+      return handle;
+    },
+  } as typeof nodeFs;
+  const events: string[] = [];
+  const locked = withFileLock(l.lockPath, () => {
+    events.push("renewal");
+    return Promise.resolve();
+  }, { fs, hostname: hostname(), makeDir: () => Promise.resolve() });
+  await sleep(500);
+  assert.ok(raced, "the lock was created through open()");
+  events.push("other lock released");
+  await rm(l.lockPath);
+  await within(5000, locked);
+  assert.deepEqual(events, ["other lock released", "renewal"]);
 });

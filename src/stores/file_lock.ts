@@ -95,16 +95,8 @@ async function acquire(
   }
   let pause = 10;
   for (;;) {
-    try {
-      await fs.writeFile(path, me, { flag: "wx", mode: 0o600 });
-      return true;
-    } catch (e) {
-      if ((e as { code?: string }).code !== "EEXIST") {
-        // Created but not written (a full disk): leave no ownerless lock behind.
-        await fs.rm(path, { force: true }).catch(() => {});
-        return false;
-      }
-    }
+    const created = await create(fs, path, me);
+    if (created !== "exists") return created === "held";
     const read = await readPrivateFile(fs, path, 4096);
     if (read.kind === "missing") continue;
     if (read.kind === "refused") {
@@ -118,17 +110,20 @@ async function acquire(
       continue;
     }
     // Held: its owner is read once; then only its inode (another lock?) and
-    // mtime (the heartbeat) are watched, which costs a waiter next to nothing.
+    // mtime (the heartbeat) are watched, which costs a waiter next to
+    // nothing, until the owner seems gone.
     const owner = parseOwner(read.text);
     for (;;) {
       const now = await fs.lstat(path).catch(() => undefined);
       if (now?.ino !== read.ino) break; // released or replaced: try again
-      // (Two waiters may judge it at once; the second can then remove the
-      // first one's new lock: rare, and at worst one extra renewal.)
-      if (
-        isAbandoned(owner, Date.now() - now.mtimeMs, hostname) &&
-        await fs.rm(path).then(() => true, () => false)
-      ) break;
+      if (isAbandoned(owner, Date.now() - now.mtimeMs, hostname)) {
+        // The same inode is not the same lock: ext4 gives a new lock the
+        // number of the one just removed, and a lock read before its owner
+        // was written has one now. Only the lock whose text was read (its
+        // owner holds a random id) is removed; any other is read again.
+        await removeIf(fs, path, read.text);
+        break;
+      }
       if (Date.now() >= deadline) {
         throw lockTimeout(path, owner, timeoutMs, hostname);
       }
@@ -136,6 +131,57 @@ async function acquire(
       // Back off: hundreds of waiting processes must not load a busy machine.
       pause = Math.min(MAX_PAUSE_MS, pause * 1.5);
     }
+  }
+}
+
+/**
+ * Creates the lock `path` holding `me`: `held` when it is ours, `exists`
+ * when another lock is there, `none` when none can be made here.
+ */
+async function create(
+  fs: Fs,
+  path: string,
+  me: string,
+): Promise<"held" | "exists" | "none"> {
+  let handle: Awaited<ReturnType<Fs["open"]>>;
+  try {
+    handle = await fs.open(path, "wx", 0o600);
+  } catch (e) {
+    return (e as { code?: string }).code === "EEXIST" ? "exists" : "none";
+  }
+  try {
+    await handle.writeFile(me);
+    // Until now the lock had no owner, and a waiter may have removed it as
+    // ownerless: ours only if the path still names this file (which stays
+    // open, so no other file can have its inode number).
+    const [mine, there] = await Promise.all([
+      handle.stat(),
+      fs.lstat(path).catch(() => undefined),
+    ]);
+    return there?.ino === mine.ino ? "held" : "exists";
+  } catch {
+    // Created but not written (a full disk): leave no ownerless lock behind.
+    const mine = await handle.stat().catch(() => undefined);
+    const there = await fs.lstat(path).catch(() => undefined);
+    if (mine && there?.ino === mine.ino) {
+      await fs.rm(path, { force: true }).catch(() => {});
+    }
+    return "none";
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
+ * Removes the lock `path` if it still holds `text`. (Two waiters judging the
+ * same abandoned lock at once may both find it and remove it, the second
+ * then removing the first one's new lock: only after a holder died, rare,
+ * and at worst one extra renewal.)
+ */
+async function removeIf(fs: Fs, path: string, text: string): Promise<void> {
+  const read = await readPrivateFile(fs, path, 4096);
+  if (read.kind === "read" && read.text === text) {
+    await fs.rm(path).catch(() => {});
   }
 }
 
