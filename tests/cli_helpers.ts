@@ -51,7 +51,7 @@ const SCRUBBED = [
 /** A private environment: HOME and cache in `dir`, endpoints of `fake`, then `extra` (undefined removes). */
 export function cliEnv(
   dir: string,
-  fake: FakeCarto | undefined,
+  fake: Pick<FakeCarto, "endpoints"> | undefined,
   extra: Record<string, string | undefined> = {},
 ): Record<string, string> {
   const env: Record<string, string | undefined> = {};
@@ -118,8 +118,12 @@ export class CliProcess {
   readonly #child: ReturnType<typeof spawn>;
   #waiters: (() => void)[] = [];
 
-  /** Starts `carto-auth args…` with `env`. */
-  constructor(args: string[], env: Record<string, string>) {
+  /** Starts `carto-auth args…` with `env`; a run not over after `killAfterMs` is killed. */
+  constructor(
+    args: string[],
+    env: Record<string, string>,
+    killAfterMs = 60_000,
+  ) {
     const [cmd, ...rest] = exactEnv(env, [...cliCommand(), ...args]);
     this.#child = spawn(cmd, rest, {
       cwd: ROOT,
@@ -131,7 +135,7 @@ export class CliProcess {
     this.#child.stdout!.on("data", (c: string) => this.#append("stdout", c));
     this.#child.stderr!.on("data", (c: string) => this.#append("stderr", c));
     // Never let a stuck CLI hang the suite.
-    const guard = setTimeout(() => this.kill(), 60_000);
+    const guard = setTimeout(() => this.kill(), killAfterMs);
     this.done = new Promise((resolve, reject) => {
       this.#child.once("error", reject);
       this.#child.once("close", (code, signal) => {
@@ -202,8 +206,9 @@ export async function runCli(
   args: string[],
   env: Record<string, string>,
   input = "",
+  killAfterMs?: number,
 ): Promise<Run> {
-  const cli = new CliProcess(args, env);
+  const cli = new CliProcess(args, env, killAfterMs);
   cli.write(input);
   cli.end();
   const run = await cli.done;
