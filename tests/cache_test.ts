@@ -38,11 +38,13 @@ function python(script: string, ...args: string[]): string {
 test("cache hit: an unexpired cached OAuth token is used without any request", async () => {
   await using fake = await startFakeCarto();
   const path = join(await cacheDir(), "token_oauth.json");
+  // One reading of the clock: two may fall in different seconds.
+  const expiration = now() + 3600;
   await writeJson(path, {
     api_base_url: "https://gcp-us-east1.api.carto.com",
     access_token: "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpX",
-    expiration: now() + 3600,
-    expiration_utc: now() + 3600,
+    expiration,
+    expiration_utc: expiration,
   });
   const auth = await CartoAuth.fromOAuth({
     endpoints: fake.endpoints,
@@ -51,7 +53,7 @@ test("cache hit: an unexpired cached OAuth token is used without any request", a
   });
   assert.equal(await auth.getAccessToken(), "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpX");
   assert.equal(auth.getApiBaseUrl(), "https://gcp-us-east1.api.carto.com");
-  assert.equal(auth.expiration, now() + 3600);
+  assert.equal(auth.expiration, expiration);
   assert.equal(fake.requests.length, 0);
 });
 
