@@ -1,17 +1,26 @@
 /**
  * Runs the whole suite: the tests in Deno, the same files in Bun, and the
- * worker tests in workerd. Ends with one line, `N passed, N failed`, so a run
- * that executed nothing cannot pass for one that passed.
+ * worker tests in workerd. The runs go side by side, each with its files in
+ * parallel (most tests wait on sockets, timeouts and child processes, not on
+ * the CPU). A run that passes prints one line; one that fails prints all it
+ * wrote, so the server errors that fault tests provoke on purpose stay out of
+ * a green run. Every run's output is kept in `.tmp/test/<run>.log`. Ends with
+ * one line, `N passed, N failed`, so a run that executed nothing cannot pass
+ * for one that passed.
  *
  *   deno task test            everything
  *   deno task test deno       only the Deno run (also: bun, browser, workerd)
  */
 import { dirname, join } from "node:path";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 
-const root = join(dirname(fromFileUrl(import.meta.url)), "..");
+const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
+const logs = join(root, ".tmp", "test");
+
+/** Test files run at once by each runtime (its own worker processes). */
+const FILES_AT_ONCE = 3;
 
 interface Step {
   name: string;
@@ -21,21 +30,29 @@ interface Step {
   counts(output: string): { passed: number; failed: number } | undefined;
 }
 
+const denoCounts = (out: string) => {
+  const m = /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/
+    .exec(out);
+  return m ? { passed: +m[1], failed: +m[2] } : undefined;
+};
+
 const steps: Step[] = [
   {
     name: "deno",
-    cmd: [Deno.execPath(), "test", "-A", "tests/"],
-    env: { TZ: "America/New_York" },
-    counts(out) {
-      const m =
-        /(?:ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/
-          .exec(out);
-      return m ? { passed: +m[1], failed: +m[2] } : undefined;
-    },
+    cmd: [Deno.execPath(), "test", "-A", "--parallel", "tests/"],
+    env: { TZ: "America/New_York", DENO_JOBS: String(FILES_AT_ONCE) },
+    counts: denoCounts,
   },
   {
     name: "bun",
-    cmd: [bin("bun"), "test", "--timeout", "60000", "./tests/"],
+    cmd: [
+      bin("bun"),
+      "test",
+      "--timeout",
+      "60000",
+      `--parallel=${FILES_AT_ONCE}`,
+      "./tests/",
+    ],
     env: { TZ: "Asia/Tokyo" },
     counts(out) {
       const pass = /^\s*(\d+) pass$/m.exec(out);
@@ -66,25 +83,19 @@ const steps: Step[] = [
       "tests/worker_workerd.ts",
       "tests/worker_durable_object.ts",
     ],
-    counts: (out) => steps[0].counts(out),
+    counts: denoCounts,
   },
 ];
 
-function fromFileUrl(url: string): string {
-  return new URL(url).pathname;
+interface Outcome {
+  line: string;
+  passed: number;
+  failed: number;
+  output: string;
 }
 
-const only = Deno.args[0];
-// Tests never touch the real ~/.carto-auth.
-const home = mkdtempSync(join(tmpdir(), "carto-auth-test-home-"));
-let passed = 0, failed = 0;
-const summary: string[] = [];
-for (const step of steps.filter((s) => !only || s.name === only)) {
-  console.log(
-    `\n=== ${step.name}: ${
-      step.cmd.map((c) => c.replace(root + "/", "")).join(" ")
-    }`,
-  );
+async function run(step: Step, home: string): Promise<Outcome> {
+  const started = performance.now();
   const child = new Deno.Command(step.cmd[0], {
     args: step.cmd.slice(1),
     cwd: root,
@@ -92,37 +103,67 @@ for (const step of steps.filter((s) => !only || s.name === only)) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // One text in the order it was written, stdout and stderr interleaved.
   let output = "";
   const decoder = new TextDecoder();
-  const pump = async (
-    stream: ReadableStream<Uint8Array>,
-    sink: typeof Deno.stdout,
-  ) => {
+  const read = async (stream: ReadableStream<Uint8Array>) => {
     for await (const chunk of stream) {
       output += decoder.decode(chunk, { stream: true });
-      await sink.write(chunk);
     }
   };
-  await Promise.all([
-    pump(child.stdout, Deno.stdout),
-    pump(child.stderr, Deno.stderr),
+  const [status] = await Promise.all([
+    child.status,
+    read(child.stdout),
+    read(child.stderr),
   ]);
-  const status = await child.status;
+  writeFileSync(join(logs, `${step.name}.log`), output);
+  const took = `${((performance.now() - started) / 1000).toFixed(0)} s`;
   const counts = step.counts(output);
   if (!counts) {
-    summary.push(
-      `${step.name}: no test summary (exit ${status.code}) — counted as 1 failure`,
-    );
-    failed += 1;
-    continue;
+    return {
+      line:
+        `${step.name}: no test summary (exit ${status.code}, ${took}) — counted as 1 failure`,
+      passed: 0,
+      failed: 1,
+      output,
+    };
   }
   if (status.code !== 0 && counts.failed === 0) counts.failed = 1;
-  summary.push(
-    `${step.name}: ${counts.passed} passed, ${counts.failed} failed`,
-  );
-  passed += counts.passed;
-  failed += counts.failed;
+  return {
+    line:
+      `${step.name}: ${counts.passed} passed, ${counts.failed} failed (${took})`,
+    ...counts,
+    output,
+  };
 }
-console.log(`\n${summary.join("\n")}`);
+
+const only = Deno.args[0];
+const chosen = steps.filter((s) => !only || s.name === only);
+if (chosen.length === 0) {
+  console.error(
+    `No run named ${only}; the runs are ${
+      steps.map((s) => s.name).join(", ")
+    }.`,
+  );
+  Deno.exit(2);
+}
+// Tests never touch the real ~/.carto-auth.
+const home = mkdtempSync(join(tmpdir(), "carto-auth-test-home-"));
+mkdirSync(logs, { recursive: true });
+for (const step of chosen) {
+  console.log(`${step.name}: ${step.cmd.join(" ").replaceAll(root + "/", "")}`);
+}
+const outcomes = await Promise.all(chosen.map(async (step) => {
+  const outcome = await run(step, home);
+  if (outcome.failed > 0) {
+    console.log(`\n=== ${step.name} failed; its whole output:\n`);
+    console.log(outcome.output);
+  }
+  console.log(outcome.line);
+  return outcome;
+}));
+const passed = outcomes.reduce((n, o) => n + o.passed, 0);
+const failed = outcomes.reduce((n, o) => n + o.failed, 0);
+console.log(`\nOutput of each run: ${logs.replace(root + "/", "")}/<run>.log`);
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed === 0 && passed > 0 ? 0 : 1);
