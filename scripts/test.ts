@@ -1,6 +1,6 @@
 /**
- * Runs the whole suite: the tests in Deno, the same files in Bun, and the
- * worker tests in workerd. The runs go side by side, each with its files in
+ * Runs the whole suite: the tests in Deno, the same files in Bun, the worker
+ * tests in workerd, and the npm package under Node. The runs go side by side, each with its files in
  * parallel (most tests wait on sockets, timeouts and child processes, not on
  * the CPU). A run that passes prints one line; one that fails prints all it
  * wrote, so the server errors that fault tests provoke on purpose stay out of
@@ -9,7 +9,7 @@
  * for one that passed.
  *
  *   deno task test            everything
- *   deno task test deno       only the Deno run (also: bun, browser, workerd)
+ *   deno task test deno       only the Deno run (also: bun, browser, workerd, node)
  */
 import { dirname, join } from "node:path";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -83,6 +83,12 @@ const steps: Step[] = [
       "tests/worker_workerd.ts",
       "tests/worker_durable_object.ts",
     ],
+    counts: denoCounts,
+  },
+  {
+    // The npm package, built, packed and installed, under Node alone.
+    name: "node",
+    cmd: [Deno.execPath(), "test", "-A", "tests/npm_package.ts"],
     counts: denoCounts,
   },
 ];
