@@ -1,7 +1,9 @@
 /**
- * Size of the example Cloudflare Worker, bundled as wrangler does (esbuild,
- * ES module, browser platform, workerd/worker/browser conditions), minified
- * and gzipped, next to Google's BigQuery client + google-auth-library.
+ * Size of the example Cloudflare Worker, minified and gzipped: built by
+ * wrangler itself (`wrangler deploy --dry-run --minify`), and bundled the way
+ * wrangler does (esbuild, ES module, browser platform, workerd/worker/browser
+ * conditions) to see what it is made of; next to Google's BigQuery client +
+ * google-auth-library.
  *
  *   deno run -A bench/bundle_size.ts
  *
@@ -9,7 +11,10 @@
  * `npm install --prefix bench` first.
  */
 import { gzipSync } from "node:zlib";
-import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as esbuild from "esbuild";
 import { buildWorker } from "../examples/cloudflare-worker/build.ts";
 
@@ -23,15 +28,31 @@ const line = (label: string, min: number, gzipped: number, note = "") =>
     } gz${note ? `  ${note}` : ""}`,
   );
 
-// 1. The example worker in one file, as `wrangler deploy --minify` uploads it.
-const single = await buildWorker({ minify: true });
-const file = single.files[0].contents;
+// 0. What `wrangler deploy --minify` would upload.
+const outdir = mkdtempSync(join(tmpdir(), "carto-auth-wrangler-"));
+const wrangler = execFileSync(
+  new URL("../node_modules/.bin/wrangler", import.meta.url).pathname,
+  ["deploy", "--dry-run", "--minify", "--outdir", outdir],
+  {
+    cwd: new URL("../examples/cloudflare-worker/", import.meta.url).pathname,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    encoding: "utf8",
+  },
+);
+const uploaded = readFileSync(join(outdir, "index.js"));
 line(
-  "example worker, one file (wrangler default)",
-  file.length,
-  gz(file),
+  `wrangler ${
+    /wrangler (\d+\.\d+\.\d+)/.exec(wrangler)?.[1] ?? "?"
+  } deploy --dry-run --minify`,
+  uploaded.length,
+  gz(uploaded),
   "goal ≤ 40 KB gz",
 );
+
+// 1. The example worker in one file, bundled as wrangler does.
+const single = await buildWorker({ minify: true });
+const file = single.files[0].contents;
+line("the same by esbuild, wrangler's settings", file.length, gz(file));
 
 // What it is made of (minified bytes in the output, per package or source folder).
 const parts = new Map<string, number>();

@@ -242,7 +242,7 @@ test("workerd: a worker without its secrets says which are missing, not their va
   assert.equal(res.status, 500);
   assert.match(
     res.body.error,
-    /not configured: set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET/,
+    /not configured: set CARTO_CLIENT_ID, CARTO_CLIENT_SECRET .*\.dev\.vars for `wrangler dev`/,
   );
   assert.equal(fake.requests.length, 0);
 });

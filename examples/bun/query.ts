@@ -9,10 +9,12 @@
  * package's format: api_base_url, client_id, client_secret), else
  * `CARTO_API_BASE_URL`, `CARTO_CLIENT_ID` and `CARTO_CLIENT_SECRET`. The token
  * is cached in `~/.carto-auth/token_m2m.json`, shared with the Python package,
- * so the next run makes no token request. `CARTO_AUTH_URL`,
+ * so the next run makes no token request; as for the CLI,
+ * `CARTO_AUTH_CACHE_DIR` names another folder. `CARTO_AUTH_URL`,
  * `CARTO_ACCOUNTS_URL` and `CARTO_BIGQUERY_URL` point it at other services
- * (the tests use a fake CARTO).
+ * (a fake CARTO: see README.md).
  */
+import { join } from "node:path";
 // In your own script: from "@carto/auth".
 import {
   CartoAuth,
@@ -35,7 +37,11 @@ try {
     clientId: env.CARTO_CLIENT_ID ?? "",
     clientSecret: env.CARTO_CLIENT_SECRET ?? "",
   };
-  const auth = await CartoAuth.fromM2M(credentials, { endpoints });
+  const cacheDir = env.CARTO_AUTH_CACHE_DIR;
+  const auth = await CartoAuth.fromM2M(credentials, {
+    endpoints,
+    cacheFilepath: cacheDir && join(cacheDir, "token_m2m.json"),
+  });
   const dw = await auth.getCartoDwClient();
   const { rows } = await dw.query(sql);
   for (const row of rows) console.log(JSON.stringify(row));

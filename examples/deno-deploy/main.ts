@@ -4,10 +4,11 @@
  *
  *   GET /query?sql=…    JSON rows
  *
- * On Deno Deploy, set CARTO_API_BASE_URL, CARTO_CLIENT_ID and
- * CARTO_CLIENT_SECRET as environment variables; `Deno.openKv()` is the app's
- * database. Locally: `deno run -A --unstable-kv examples/deno-deploy/main.ts`
- * (KV in a local file; `KV_PATH` picks another).
+ * Configuration, from environment variables: `CARTO_API_BASE_URL`,
+ * `CARTO_CLIENT_ID`, `CARTO_CLIENT_SECRET`, and for tests and staging
+ * `CARTO_AUTH_URL`, `CARTO_ACCOUNTS_URL`, `CARTO_BIGQUERY_URL`.
+ * `deno serve -A --unstable-kv examples/deno-deploy/main.ts` runs it (KV in a
+ * local file; `KV_PATH` picks another); README.md has the rest.
  */
 // In your own app: from "@carto/auth".
 import {
@@ -70,16 +71,46 @@ export function createHandler(
   };
 }
 
-if (import.meta.main) {
-  const env = (name: string) => {
-    const value = Deno.env.get(name);
-    if (!value) throw new Error(`Set the environment variable ${name}.`);
-    return value;
+const REQUIRED = [
+  "CARTO_API_BASE_URL",
+  "CARTO_CLIENT_ID",
+  "CARTO_CLIENT_SECRET",
+] as const;
+
+/** The app's configuration from `env`, or the names of the variables it lacks. */
+export function configFrom(
+  env: (name: string) => string | undefined,
+): Config | { missing: string[] } {
+  const missing = REQUIRED.filter((name) => !env(name));
+  if (missing.length) return { missing };
+  const endpoints: Partial<Endpoints> = {};
+  if (env("CARTO_AUTH_URL")) endpoints.auth = env("CARTO_AUTH_URL");
+  if (env("CARTO_ACCOUNTS_URL")) endpoints.accounts = env("CARTO_ACCOUNTS_URL");
+  if (env("CARTO_BIGQUERY_URL")) endpoints.bigquery = env("CARTO_BIGQUERY_URL");
+  return {
+    apiBaseUrl: env("CARTO_API_BASE_URL")!,
+    clientId: env("CARTO_CLIENT_ID")!,
+    clientSecret: env("CARTO_CLIENT_SECRET")!,
+    endpoints,
   };
-  const kv = await Deno.openKv(Deno.env.get("KV_PATH"));
-  Deno.serve(createHandler(kv, {
-    apiBaseUrl: env("CARTO_API_BASE_URL"),
-    clientId: env("CARTO_CLIENT_ID"),
-    clientSecret: env("CARTO_CLIENT_SECRET"),
-  }));
 }
+
+let app: Promise<(request: Request) => Promise<Response>> | undefined;
+
+/** For `deno serve` and Deno Deploy: the database opens on the first request. */
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const config = configFrom((name) => Deno.env.get(name));
+    if ("missing" in config) {
+      return Response.json({
+        error: `The app is not configured: set ${
+          config.missing.join(", ")
+        } (environment variables; on Deno Deploy, in the project's settings).`,
+      }, { status: 500 });
+    }
+    app ??= Deno.openKv(Deno.env.get("KV_PATH")).then((kv) =>
+      createHandler(kv, config)
+    );
+    return (await app)(request);
+  },
+} satisfies Deno.ServeDefaultExport;

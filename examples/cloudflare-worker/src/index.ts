@@ -90,7 +90,8 @@ function cartoFor(env: Env): NonNullable<typeof carto> {
     throw new HttpError(
       500,
       `The worker is not configured: set ${missing.join(", ")} ` +
-        `(wrangler.toml [vars], or \`wrangler secret put\` for the client id and secret).`,
+        `(wrangler.toml [vars]; the client id and secret with \`wrangler secret put\`, ` +
+        `or in .dev.vars for \`wrangler dev\`).`,
     );
   }
   if (!env.TOKEN_STORE && !env.TOKENS) {
