@@ -20,6 +20,8 @@ import { execFileSync } from "node:child_process";
 import {
   chmodSync,
   cpSync,
+  existsSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -29,8 +31,15 @@ import { dirname, join } from "node:path";
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const out = join(root, "dist");
 
-/** What a user needs besides the code; README's relative links point into it. */
-const DOCS = ["README.md", "LICENSE", "docs/cli.md"];
+/** What a user reads besides the code; README's relative links point into it. */
+const DOCS = [
+  "README.md",
+  "LICENSE",
+  "docs/cli.md",
+  ...readdirSync(join(root, "examples"))
+    .map((name) => `examples/${name}/README.md`)
+    .filter((path) => existsSync(join(root, path))),
+];
 
 type Target = string | { [condition: string]: Target };
 

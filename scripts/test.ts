@@ -1,6 +1,6 @@
 /**
  * Runs the whole suite: the tests in Deno, the same files in Bun, the worker
- * tests in workerd, and the npm package under Node. The runs go side by side, each with its files in
+ * tests in workerd, and the published packages (npm under Node, JSR's files). The runs go side by side, each with its files in
  * parallel (most tests wait on sockets, timeouts and child processes, not on
  * the CPU). A run that passes prints one line; one that fails prints all it
  * wrote, so the server errors that fault tests provoke on purpose stay out of
@@ -9,7 +9,7 @@
  * for one that passed.
  *
  *   deno task test            everything
- *   deno task test deno       only the Deno run (also: bun, browser, workerd, node)
+ *   deno task test deno       only the Deno run (also: bun, browser, workerd, packages)
  */
 import { dirname, join } from "node:path";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -86,9 +86,16 @@ const steps: Step[] = [
     counts: denoCounts,
   },
   {
-    // The npm package, built, packed and installed, under Node alone.
-    name: "node",
-    cmd: [Deno.execPath(), "test", "-A", "tests/npm_package.ts"],
+    // What is published: the npm package (built, packed, installed, run under
+    // Node alone) and the JSR package's files.
+    name: "packages",
+    cmd: [
+      Deno.execPath(),
+      "test",
+      "-A",
+      "tests/npm_package.ts",
+      "tests/jsr_package.ts",
+    ],
     counts: denoCounts,
   },
 ];
