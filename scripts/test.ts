@@ -1,6 +1,7 @@
 /**
- * Runs the whole suite: the tests in Deno, the same files in Bun, the worker
- * tests in workerd, and the published packages (npm under Node, JSR's files). The runs go side by side, each with its files in
+ * Runs the whole suite: the tests in Deno, the same files in Bun, the login
+ * in headless Chromium, and the integration tests (the worker in workerd and
+ * under wrangler, the examples, the published packages). The runs go side by side, each with its files in
  * parallel (most tests wait on sockets, timeouts and child processes, not on
  * the CPU). A run that passes prints one line; one that fails prints all it
  * wrote, so the server errors that fault tests provoke on purpose stay out of
@@ -9,11 +10,11 @@
  * for one that passed.
  *
  *   deno task test            everything
- *   deno task test deno       only the Deno run (also: bun, browser, workerd, packages)
+ *   deno task test deno       only the Deno run (also: bun, browser, integration)
  */
 import { dirname, join } from "node:path";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 
 const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
@@ -74,28 +75,21 @@ const steps: Step[] = [
     counts: (out) => steps[0].counts(out),
   },
   {
-    // The example worker in workerd (miniflare); its name keeps it out of the runs above.
-    name: "workerd",
+    // Each file once, by Deno; their names keep them out of the runs above.
+    name: "integration",
     cmd: [
       Deno.execPath(),
       "test",
       "-A",
-      "tests/worker_workerd.ts",
-      "tests/worker_durable_object.ts",
+      "--parallel",
+      "tests/worker_workerd.ts", // the example worker in workerd (miniflare)
+      "tests/worker_durable_object.ts", // the Durable Object store in workerd
+      "tests/worker_wrangler.ts", // … built by real wrangler
+      "tests/examples.ts", // the examples, run as their READMEs say
+      "tests/npm_package.ts", // the npm package under Node alone
+      "tests/jsr_package.ts", // the JSR package's files
     ],
-    counts: denoCounts,
-  },
-  {
-    // What is published: the npm package (built, packed, installed, run under
-    // Node alone) and the JSR package's files.
-    name: "packages",
-    cmd: [
-      Deno.execPath(),
-      "test",
-      "-A",
-      "tests/npm_package.ts",
-      "tests/jsr_package.ts",
-    ],
+    env: { DENO_JOBS: String(FILES_AT_ONCE) },
     counts: denoCounts,
   },
 ];
@@ -112,7 +106,7 @@ async function run(step: Step, home: string): Promise<Outcome> {
   const child = new Deno.Command(step.cmd[0], {
     args: step.cmd.slice(1),
     cwd: root,
-    env: { HOME: home, NO_COLOR: "1", ...step.env },
+    env: { HOME: home, DENO_DIR: denoDir, NO_COLOR: "1", ...step.env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -160,7 +154,11 @@ if (chosen.length === 0) {
   );
   Deno.exit(2);
 }
-// Tests never touch the real ~/.carto-auth.
+// Tests never touch the real ~/.carto-auth. Deno's cache stays where it was
+// (not under the temporary HOMEs of the tests), so the many `deno run`s of
+// the CLI do not compile its modules again each time.
+const denoDir = Deno.env.get("DENO_DIR") ??
+  join(homedir(), ".cache", "deno");
 const home = mkdtempSync(join(tmpdir(), "carto-auth-test-home-"));
 mkdirSync(logs, { recursive: true });
 for (const step of chosen) {

@@ -4,7 +4,7 @@
  * users do not need. (CI also runs the dry run on its clean clone, without
  * `--allow-dirty`.)
  *
- * Part of the `packages` run of `deno task test`, with tests/npm_package.ts.
+ * Part of the `integration` run of `deno task test`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -5,7 +5,7 @@
  * types, `carto-auth --help`, `status`, and an M2M login against a fake CARTO
  * served by the package's own `@carto/auth/testing`.
  *
- * The `node` run of `deno task test`; its name keeps it out of the Deno and
+ * Part of the `integration` run of `deno task test`; its name keeps it out of the Deno and
  * Bun runs.
  */
 import { before, test } from "node:test";

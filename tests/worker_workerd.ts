@@ -1,7 +1,7 @@
 /**
  * The example worker in real workerd (miniflare), against the fake CARTO on
  * 127.0.0.1, and the token store contract over workerd's real KV. Run by the
- * `workerd` step of scripts/test.ts (`deno test -A tests/worker_workerd.ts`);
+ * `integration` run of scripts/test.ts;
  * the name keeps it out of the plain Deno and Bun runs.
  */
 import { after, test } from "node:test";

@@ -4,6 +4,9 @@
  * `examples/fake_carto.ts`), then the README's request to the server it
  * starts, on a free port. And the Bun example's token cache and refusal,
  * with its own variables.
+ *
+ * Run once, by the `integration` run of `deno task test`; the name keeps it
+ * out of the Deno and Bun runs (it drives other programs either way).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -3,6 +3,9 @@
  * upload it (`--dry-run`: no Cloudflare account needed): without
  * `nodejs_compat`, with no Node built-in imported and without the YAML
  * parser.
+ *
+ * Run once, by the `integration` run of `deno task test`; the name keeps it
+ * out of the Deno and Bun runs (it drives other programs either way).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
