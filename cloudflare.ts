@@ -10,7 +10,7 @@
  *
  * @example A worker
  * ```ts
- * import { CartoAuth } from "@carto/auth";
+ * import { CartoAuth } from "@carto/auth/worker";
  * import {
  *   type DurableObjectNamespaceLike,
  *   DurableObjectTokenStore,

@@ -28,7 +28,9 @@ const line = (label: string, min: number, gzipped: number, note = "") =>
     } gz${note ? `  ${note}` : ""}`,
   );
 
-// 0. What `wrangler deploy --minify` would upload.
+// 0. What `wrangler deploy --minify` would upload (the npm route:
+//    package.json conditions), and what `deno bundle` makes of the same worker
+//    (the JSR route: deno.json's import map), and of each door alone.
 const outdir = mkdtempSync(join(tmpdir(), "carto-auth-wrangler-"));
 const wrangler = execFileSync(
   new URL("../node_modules/.bin/wrangler", import.meta.url).pathname,
@@ -48,11 +50,31 @@ line(
   gz(uploaded),
   "goal ≤ 40 KB gz",
 );
+const denoBundle = (entry: string) => {
+  const out = join(outdir, "deno-bundle.js");
+  execFileSync(
+    new URL("../node_modules/.bin/deno", import.meta.url).pathname,
+    ["bundle", "--platform", "browser", "--minify", "-o", out, entry],
+    { cwd: new URL("..", import.meta.url).pathname, stdio: "ignore" },
+  );
+  const code = readFileSync(out);
+  return [code.length, gz(code)] as const;
+};
+line(
+  "deno bundle --platform browser --minify",
+  ...denoBundle("examples/cloudflare-worker/src/index.ts"),
+  "goal ≤ 40 KB gz",
+);
+line("  @carto/auth/worker alone", ...denoBundle("worker.ts"));
+line(
+  "  @carto/auth alone (has the YAML parser)",
+  ...denoBundle("mod.ts"),
+);
 
 // 1. The example worker in one file, bundled as wrangler does.
 const single = await buildWorker({ minify: true });
 const file = single.files[0].contents;
-line("the same by esbuild, wrangler's settings", file.length, gz(file));
+line("esbuild with wrangler's settings", file.length, gz(file));
 
 // What it is made of (minified bytes in the output, per package or source folder).
 const parts = new Map<string, number>();
@@ -106,7 +128,7 @@ const lazy = [...byPath.keys()].filter((p) => !eager.has(p));
 const [lazyMin, lazyGz] = sum(lazy);
 line(`code-split: loaded at start (${eager.size} modules)`, eagerMin, eagerGz);
 line(
-  `code-split: lazy (${lazy.length} modules: login, YAML…)`,
+  `code-split: lazy (${lazy.length} modules: login…)`,
   lazyMin,
   lazyGz,
 );

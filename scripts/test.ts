@@ -84,7 +84,7 @@ const steps: Step[] = [
       "--parallel",
       "tests/worker_workerd.ts", // the example worker in workerd (miniflare)
       "tests/worker_durable_object.ts", // the Durable Object store in workerd
-      "tests/worker_wrangler.ts", // … built by real wrangler
+      "tests/worker_bundles.ts", // … bundled by wrangler and deno bundle
       "tests/examples.ts", // the examples, run as their READMEs say
       "tests/npm_package.ts", // the npm package under Node alone
       "tests/jsr_package.ts", // the JSR package's files

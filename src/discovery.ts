@@ -5,6 +5,7 @@ import {
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
 import { endpointOf, type HttpOptions, readJson, send } from "./http.ts";
+import { yamlParser } from "./yaml/parser.ts";
 
 /** Where a CARTO account lives. */
 export interface AccountLocation {
@@ -103,7 +104,8 @@ export async function discoverAccount(
   const configWhat = "CARTO tenant configuration";
   const response = await send(configWhat, configUrl, {}, options.http);
   const text = await response.text();
-  const config = response.ok ? await parseYaml(text) : undefined;
+  // The parser is loaded only now: M2M and workers never need it.
+  const config = response.ok ? (await yamlParser())(text) : undefined;
   const apis =
     (config as { apis?: { baseUrl?: unknown; workspaceUrl?: unknown } })?.apis;
   if (!response.ok || typeof apis?.baseUrl !== "string" || !apis.baseUrl) {
@@ -134,13 +136,6 @@ export async function discoverAccount(
       ? apis.workspaceUrl
       : undefined,
   };
-}
-
-async function parseYaml(text: string): Promise<unknown> {
-  // Loaded here only: interactive login needs YAML, M2M and workers do not
-  // (worker builds resolve #yaml to a stub; see package.json "imports").
-  const { parseYaml } = await import("#yaml");
-  return parseYaml(text);
 }
 
 /**

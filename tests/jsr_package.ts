@@ -41,7 +41,15 @@ async function relativeLinks(path: string): Promise<string[]> {
 
 test("the JSR package holds every file its Markdown links to, and no tests, benchmarks or scripts", async () => {
   const files = await publishedFiles();
-  for (const entry of ["mod.ts", "cli.ts", "src/testing/mod.ts", "LICENSE"]) {
+  for (
+    const entry of [
+      "mod.ts",
+      "worker.ts",
+      "cli.ts",
+      "src/testing/mod.ts",
+      "LICENSE",
+    ]
+  ) {
     assert.ok(files.includes(entry), `${entry} is published`);
   }
   const markdown = files.filter((f) => f.endsWith(".md"));

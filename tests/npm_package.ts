@@ -164,12 +164,14 @@ test("each entry point imports under Node", async () => {
     const names = async (s) => Object.keys(await import(s)).sort();
     console.log(JSON.stringify({
       main: await names("@carto/auth"),
+      worker: await names("@carto/auth/worker"),
       cli: await names("@carto/auth/cli"),
       testing: await names("@carto/auth/testing"),
     }));
   `);
   assert.equal(r.code, 0, r.stderr);
-  const { main, cli, testing } = JSON.parse(r.stdout);
+  const { main, worker, cli, testing } = JSON.parse(r.stdout);
+  assert.deepEqual(worker, main, "the worker door has the same names");
   for (
     const name of [
       "CartoAuth",

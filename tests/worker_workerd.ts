@@ -247,7 +247,7 @@ test("workerd: a worker without its secrets says which are missing, not their va
   assert.equal(fake.requests.length, 0);
 });
 
-test("workerd: the code-split build (lazy chunks for login and YAML) serves too", async () => {
+test("workerd: the code-split build (lazy chunks for login) serves too", async () => {
   const fake = await fakeCarto();
   const mf = await worker(fake, { build: { splitting: true, minify: true } });
   const res = await post(mf, "/query", { sql: "SELECT 5 AS n" });

@@ -10,7 +10,7 @@
  * `deno serve -A --unstable-kv examples/deno-deploy/main.ts` runs it (KV in a
  * local file; `KV_PATH` picks another); README.md has the rest.
  */
-// In your own app: from "@carto/auth".
+// In your own app: from "@carto/auth/worker" (no YAML parser: the app needs none).
 import {
   CartoAuth,
   type CartoDwClient,
@@ -18,7 +18,7 @@ import {
   type DenoKv,
   DenoKVTokenStore,
   type Endpoints,
-} from "../../mod.ts";
+} from "../../worker.ts";
 
 /** What the app needs to log in. */
 export interface Config {

@@ -21,7 +21,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-// In your own worker: from "@carto/auth".
+// In your own worker: from "@carto/auth/worker" (no YAML parser: workers need none).
 import {
   CartoAuth,
   type CartoDwClient,
@@ -30,7 +30,7 @@ import {
   CredentialsError,
   type Endpoints,
   type QueryParams,
-} from "../../../mod.ts";
+} from "../../../worker.ts";
 // In your own worker: from "@carto/auth/cloudflare".
 import {
   type DurableObjectNamespaceLike,
