@@ -128,6 +128,21 @@ export function faultHandler(kind: FaultKind, closing: AbortSignal): FakeFault {
     case "missing-fields":
       return () => json(200, {});
     case "huge-body":
-      return () => json(200, { padding: "x".repeat(10 * 1024 * 1024) });
+      return () =>
+        new Response(hugeBody(), {
+          headers: { "content-type": "application/json" },
+        });
   }
+}
+
+let huge: Uint8Array<ArrayBuffer> | undefined;
+
+/**
+ * 10 MB of JSON, encoded once: building it for each request can take longer
+ * than a client's short timeout on a busy machine, and the fault is the size.
+ */
+function hugeBody(): Uint8Array<ArrayBuffer> {
+  return huge ??= new TextEncoder().encode(
+    JSON.stringify({ padding: "x".repeat(10 * 1024 * 1024) }),
+  );
 }
