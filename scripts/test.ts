@@ -1,16 +1,22 @@
 /**
  * Runs the whole suite: the tests in Deno, the same files in Bun, the login
  * in headless Chromium, and the integration tests (the worker in workerd and
- * under wrangler, the examples, the published packages). The runs go side by side, each with its files in
- * parallel (most tests wait on sockets, timeouts and child processes, not on
- * the CPU). A run that passes prints one line; one that fails prints all it
- * wrote, so the server errors that fault tests provoke on purpose stay out of
- * a green run. Every run's output is kept in `.tmp/test/<run>.log`. Ends with
- * one line, `N passed, N failed`, so a run that executed nothing cannot pass
- * for one that passed.
+ * under wrangler, the examples, the published packages).
+ *
+ * Those runs go side by side, each with two files at once: most tests wait on
+ * sockets, timers and child processes rather than on the CPU. The files that
+ * measure time against a short budget (the fault matrix's 600 ms timeouts, 200
+ * CLI processes racing for a lock) run afterwards, one runtime at a time, with
+ * nothing else of the suite beside them.
+ *
+ * A run that passes prints one line; one that fails prints all it wrote, so
+ * the server errors that fault tests provoke on purpose stay out of a green
+ * run. Every run's output is kept in `.tmp/test/<run>.log`. Ends with one
+ * line, `N passed, N failed`, so a run that executed nothing cannot pass for
+ * one that passed.
  *
  *   deno task test            everything
- *   deno task test deno       only the Deno run (also: bun, browser, integration)
+ *   deno task test deno       only the Deno runs (also: bun, browser, integration)
  */
 import { dirname, join } from "node:path";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
@@ -20,12 +26,17 @@ const root = join(dirname(new URL(import.meta.url).pathname), "..");
 const bin = (name: string) => join(root, "node_modules", ".bin", name);
 const logs = join(root, ".tmp", "test");
 
-/** Test files run at once by each runtime (its own worker processes). */
-const FILES_AT_ONCE = 3;
+/** Test files each run has going at once. */
+const FILES_AT_ONCE = 2;
+
+/** Files whose tests hold to short time budgets: run alone (see above). */
+const TIMING_BOUND = ["tests/faults_test.ts", "tests/cli_load_test.ts"];
 
 interface Step {
   name: string;
   cmd: string[];
+  /** Runs after the others, when nothing else of the suite runs. */
+  alone?: boolean;
   /** Extra environment; the zones differ from UTC to flush out clock bugs. */
   env?: Record<string, string>;
   counts(output: string): { passed: number; failed: number } | undefined;
@@ -37,10 +48,23 @@ const denoCounts = (out: string) => {
   return m ? { passed: +m[1], failed: +m[2] } : undefined;
 };
 
+const bunCounts = (out: string) => {
+  const pass = /^\s*(\d+) pass$/m.exec(out);
+  const fail = /^\s*(\d+) fail$/m.exec(out);
+  return pass && fail ? { passed: +pass[1], failed: +fail[1] } : undefined;
+};
+
 const steps: Step[] = [
   {
     name: "deno",
-    cmd: [Deno.execPath(), "test", "-A", "--parallel", "tests/"],
+    cmd: [
+      Deno.execPath(),
+      "test",
+      "-A",
+      "--parallel",
+      `--ignore=${TIMING_BOUND.join(",")}`,
+      "tests/",
+    ],
     env: { TZ: "America/New_York", DENO_JOBS: String(FILES_AT_ONCE) },
     counts: denoCounts,
   },
@@ -52,14 +76,11 @@ const steps: Step[] = [
       "--timeout",
       "60000",
       `--parallel=${FILES_AT_ONCE}`,
+      ...TIMING_BOUND.map((f) => `--path-ignore-patterns=${f}`),
       "./tests/",
     ],
     env: { TZ: "Asia/Tokyo" },
-    counts(out) {
-      const pass = /^\s*(\d+) pass$/m.exec(out);
-      const fail = /^\s*(\d+) fail$/m.exec(out);
-      return pass && fail ? { passed: +pass[1], failed: +fail[1] } : undefined;
-    },
+    counts: bunCounts,
   },
   {
     // The login in headless Chromium (tests/browser_*.ts, issue 15): Deno
@@ -72,7 +93,7 @@ const steps: Step[] = [
       "tests/browser_login.ts",
       "tests/browser_cli.ts",
     ],
-    counts: (out) => steps[0].counts(out),
+    counts: denoCounts,
   },
   {
     // Each file once, by Deno; their names keep them out of the runs above.
@@ -91,6 +112,26 @@ const steps: Step[] = [
     ],
     env: { DENO_JOBS: String(FILES_AT_ONCE) },
     counts: denoCounts,
+  },
+  {
+    name: "deno-timing",
+    cmd: [Deno.execPath(), "test", "-A", ...TIMING_BOUND],
+    env: { TZ: "America/New_York" },
+    alone: true,
+    counts: denoCounts,
+  },
+  {
+    name: "bun-timing",
+    cmd: [
+      bin("bun"),
+      "test",
+      "--timeout",
+      "60000",
+      ...TIMING_BOUND.map((f) => `./${f}`),
+    ],
+    env: { TZ: "Asia/Tokyo" },
+    alone: true,
+    counts: bunCounts,
   },
 ];
 
@@ -145,7 +186,9 @@ async function run(step: Step, home: string): Promise<Outcome> {
 }
 
 const only = Deno.args[0];
-const chosen = steps.filter((s) => !only || s.name === only);
+const chosen = steps.filter((s) =>
+  !only || s.name === only || s.name === `${only}-timing`
+);
 if (chosen.length === 0) {
   console.error(
     `No run named ${only}; the runs are ${
@@ -164,7 +207,7 @@ mkdirSync(logs, { recursive: true });
 for (const step of chosen) {
   console.log(`${step.name}: ${step.cmd.join(" ").replaceAll(root + "/", "")}`);
 }
-const outcomes = await Promise.all(chosen.map(async (step) => {
+const report = async (step: Step) => {
   const outcome = await run(step, home);
   if (outcome.failed > 0) {
     console.log(`\n=== ${step.name} failed; its whole output:\n`);
@@ -172,7 +215,11 @@ const outcomes = await Promise.all(chosen.map(async (step) => {
   }
   console.log(outcome.line);
   return outcome;
-}));
+};
+const outcomes = await Promise.all(chosen.filter((s) => !s.alone).map(report));
+for (const step of chosen.filter((s) => s.alone)) {
+  outcomes.push(await report(step));
+}
 const passed = outcomes.reduce((n, o) => n + o.passed, 0);
 const failed = outcomes.reduce((n, o) => n + o.failed, 0);
 console.log(`\nOutput of each run: ${logs.replace(root + "/", "")}/<run>.log`);
