@@ -71,6 +71,9 @@ test("workerd: when the runtime dies with an isolate mid-renewal, a new one's is
   await holder;
   // The object's storage (the lease in it) survives, as in a deploy.
   const second = await startIsolates(fake, 2, { leaseMs, persist });
+  // Measured from when the new runtime is up: starting workerd takes seconds
+  // on a busy machine, and is no part of the takeover.
+  const up = Date.now();
   const taking = Promise.all([0, 1].map((i) => second.run(i, "calls=50")));
   const retaken = await whenTokenRequests(fake, 2);
   const tokens = new Set((await taking).flatMap((r) => r.tokens));
@@ -82,8 +85,9 @@ test("workerd: when the runtime dies with an isolate mid-renewal, a new one's is
     `the lease was respected: ${retaken - requested} ms`,
   );
   assert.ok(
-    retaken - killed < leaseMs + 5000,
-    `taken over ${retaken - killed} ms after the runtime died`,
+    retaken - up < leaseMs + 2000,
+    `taken over ${retaken - up} ms after the new runtime was up ` +
+      `(${retaken - killed} ms after the old one died)`,
   );
 });
 
