@@ -11,12 +11,16 @@
  * const { rows } = await dw.query("SELECT @n AS n", { params: { n: 1 } });
  * ```
  *
- * Workers import `@carto/auth/worker`: the same without the YAML parser that
- * only interactive logins need.
+ * Workers import `@carto/auth/worker`: the same without the login in a
+ * browser, the token files as default store, and the YAML parser.
  *
  * @module
  */
-// Interactive logins find the API base URL in the tenant's config.yaml.
-import "./src/yaml/provide.ts";
+// The YAML parser of discovery, the login in a browser, the token files.
+import "./src/extras_full.ts";
 
 export * from "./worker.ts";
+export {
+  FileTokenStore,
+  type FileTokenStoreOptions,
+} from "./src/stores/file.ts";

@@ -1,9 +1,11 @@
 /**
  * Everything of `@carto/auth` that a worker uses (Cloudflare Workers, Deno
- * Deploy, any bundle for the edge), without the YAML parser: API-base-URL
- * discovery, which needs it, belongs to interactive logins. Bundlers find no
- * way from here to the parser, whichever resolution rules they follow. Where
- * discovery would be needed, `CartoAuth` says to pass `apiBaseUrl`.
+ * Deploy, any bundle for the edge), without what only a person's machine
+ * uses: the login in a browser, the token files (`FileTokenStore`; tokens
+ * stay in memory unless `CartoAuth` is given a `store`) and the YAML parser of API-base-URL discovery. Bundlers find no way from
+ * here to them, whichever resolution rules they follow, even wrangler, which
+ * inlines dynamic imports. Where one would be needed, `CartoAuth` throws a
+ * `CredentialsError` saying what to pass instead (`apiBaseUrl`, a `store`).
  *
  * @example
  * ```ts
@@ -44,10 +46,6 @@ export type { M2MCredentials } from "./src/m2m.ts";
 export type { OpenBrowser, Prompt } from "./src/oauth/login.ts";
 export type { StoredToken, TokenStore } from "./src/stores/types.ts";
 export { MemoryTokenStore } from "./src/stores/memory.ts";
-export {
-  FileTokenStore,
-  type FileTokenStoreOptions,
-} from "./src/stores/file.ts";
 export {
   type CloudflareKVNamespace,
   CloudflareKVTokenStore,

@@ -128,7 +128,7 @@ const lazy = [...byPath.keys()].filter((p) => !eager.has(p));
 const [lazyMin, lazyGz] = sum(lazy);
 line(`code-split: loaded at start (${eager.size} modules)`, eagerMin, eagerGz);
 line(
-  `code-split: lazy (${lazy.length} modules: login…)`,
+  `code-split: lazy (${lazy.length} modules: discovery)`,
   lazyMin,
   lazyGz,
 );

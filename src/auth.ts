@@ -13,8 +13,7 @@ import {
   parseM2MCredentials,
   readM2MCredentialsFile,
 } from "./m2m.ts";
-import { nodeBuiltin } from "./runtime/builtins.ts";
-import { FileTokenStore } from "./stores/file.ts";
+import { fileStore } from "./extras.ts";
 import { MemoryTokenStore } from "./stores/memory.ts";
 import type { TokenStore } from "./stores/types.ts";
 import {
@@ -366,8 +365,5 @@ function storeOf(
     );
   }
   if (store) return store;
-  if (cacheFilepath !== undefined || nodeBuiltin("node:fs/promises")) {
-    return new FileTokenStore({ path: cacheFilepath, profile });
-  }
-  return new MemoryTokenStore();
+  return fileStore({ path: cacheFilepath, profile }) ?? new MemoryTokenStore();
 }

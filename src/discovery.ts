@@ -5,7 +5,7 @@ import {
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
 import { endpointOf, type HttpOptions, readJson, send } from "./http.ts";
-import { yamlParser } from "./yaml/parser.ts";
+import { yamlParser } from "./extras.ts";
 
 /** Where a CARTO account lives. */
 export interface AccountLocation {

@@ -52,6 +52,9 @@ async function denoBundle(entry: string): Promise<string> {
 
 /** js-yaml's error class; the parser is in a bundle if its name is. */
 const YAML_PARSER = /YAMLException/;
+/** Texts of the browser login and of the file store's lock. */
+const BROWSER_LOGIN = /did not answer the code exchange/;
+const FILE_STORE = /no file system here to keep the token in/;
 const NODE_IMPORT =
   /\bfrom\s*["']node:|\bimport\s*\(\s*["']node:|\brequire\(\s*["']node:/;
 
@@ -75,6 +78,10 @@ test("wrangler deploy --dry-run bundles the example worker without nodejs_compat
   // never imported.
   assert.doesNotMatch(code, NODE_IMPORT);
   assert.doesNotMatch(code, YAML_PARSER);
+  // wrangler inlines dynamic imports: what a worker cannot use must be
+  // unreachable, not merely lazy.
+  assert.doesNotMatch(code, BROWSER_LOGIN);
+  assert.doesNotMatch(code, FILE_STORE);
 });
 
 test("deno bundle (JSR's resolution): the example worker and @carto/auth/worker leave the YAML parser out; @carto/auth keeps it", async () => {
@@ -85,9 +92,14 @@ test("deno bundle (JSR's resolution): the example worker and @carto/auth/worker 
   assert.match(worker, /client_credentials/);
   assert.doesNotMatch(worker, YAML_PARSER);
   assert.doesNotMatch(worker, NODE_IMPORT);
+  assert.doesNotMatch(worker, BROWSER_LOGIN);
+  assert.doesNotMatch(worker, FILE_STORE);
   // deno.json maps #yaml to js-yaml with no conditions: the main door, which
-  // offers discovery, brings the parser along (so the check above can fail).
-  assert.match(await readFile(await denoBundle("mod.ts"), "utf8"), YAML_PARSER);
+  // offers discovery, brings the parser along (so the checks above can fail).
+  const full = await readFile(await denoBundle("mod.ts"), "utf8");
+  assert.match(full, YAML_PARSER);
+  assert.match(full, BROWSER_LOGIN);
+  assert.match(full, FILE_STORE);
 });
 
 test("@carto/auth/worker, bundled by deno bundle, logs a machine in and asks for apiBaseUrl where discovery would be needed", async () => {
@@ -112,9 +124,40 @@ test("@carto/auth/worker, bundled by deno bundle, logs a machine in and asks for
       assert.ok(e instanceof lib.CredentialsError);
       assert.match(
         e.message,
-        /@carto\/auth\/worker has no YAML parser\. Pass apiBaseUrl/,
+        /@carto\/auth\/worker leaves the YAML parser out\. Import @carto\/auth, or pass apiBaseUrl/,
       );
       return true;
     },
   );
+  // No token and no browser login: the error says where to log in.
+  await assert.rejects(
+    () =>
+      lib.CartoAuth.fromOAuth({
+        endpoints: fake.endpoints,
+        store: new lib.MemoryTokenStore(),
+      }),
+    (e: Error & { code?: string }) => {
+      assert.ok(e instanceof lib.CredentialsError);
+      assert.equal(e.code, "login_required");
+      assert.match(e.message, /no login in a browser/);
+      return true;
+    },
+  );
+  // Token files asked for by name: refused, saying what to pass instead.
+  assert.throws(
+    () => new lib.CartoAuth({ mode: "m2m", cacheFilepath: "/tmp/x.json" }),
+    /cacheFilepath names token files, and @carto\/auth\/worker leaves the file store out/,
+  );
+  // With no store named, the worker door keeps the token in memory even
+  // where a file system exists (here, Deno): a fresh instance asks again.
+  const before = fake.count("token");
+  const first = await lib.CartoAuth.fromM2M(fake.credentials, {
+    endpoints: fake.endpoints,
+  });
+  await first.getAccessToken();
+  const second = await lib.CartoAuth.fromM2M(fake.credentials, {
+    endpoints: fake.endpoints,
+  });
+  await second.getAccessToken();
+  assert.equal(fake.count("token") - before, 2);
 });

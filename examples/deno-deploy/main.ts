@@ -10,7 +10,7 @@
  * `deno serve -A --unstable-kv examples/deno-deploy/main.ts` runs it (KV in a
  * local file; `KV_PATH` picks another); README.md has the rest.
  */
-// In your own app: from "@carto/auth/worker" (no YAML parser: the app needs none).
+// In your own app: from "@carto/auth/worker" (no browser login, token files or YAML parser: the app needs none).
 import {
   CartoAuth,
   type CartoDwClient,

@@ -5,6 +5,7 @@
  */
 import { DEFAULT_REDIRECT_PORT, type Endpoints } from "../endpoints.ts";
 import { CredentialsError } from "../errors.ts";
+import { interactiveLogin } from "../extras.ts";
 import type { HttpOptions } from "../http.ts";
 import {
   clientCredentialsRequest,
@@ -75,10 +76,7 @@ export async function loginToken(
       { code: "login_required" },
     );
   }
-  const [{ interactiveLogin }, { resolveOrganization }] = await Promise.all([
-    import("../oauth/login.ts"),
-    import("../discovery.ts"),
-  ]);
+  const { resolveOrganization } = await import("../discovery.ts");
   const organization = options.org
     ? await resolveOrganization(options.org, ctx)
     : undefined;

@@ -11,8 +11,8 @@ import {
   type Parsed,
 } from "./args.ts";
 import { CredentialsError } from "../errors.ts";
-// `login` finds the API base URL in the tenant's config.yaml.
-import "../yaml/provide.ts";
+// Discovery's YAML parser, the login in a browser, the token files.
+import "../extras_full.ts";
 import { CliError, EXIT, exitCodeOf, UsageError } from "./errors.ts";
 import { env, stderr, stdout, style } from "./io.ts";
 import { safeText } from "./safe_text.ts";

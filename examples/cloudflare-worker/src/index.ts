@@ -21,7 +21,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-// In your own worker: from "@carto/auth/worker" (no YAML parser: workers need none).
+// In your own worker: from "@carto/auth/worker" (no browser login, token files or YAML parser: workers need none).
 import {
   CartoAuth,
   type CartoDwClient,
