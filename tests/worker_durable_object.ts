@@ -153,23 +153,134 @@ tokenStoreContract({
   peer: (store) => openObject(names.get(store)),
   lease: {
     ...lease,
-    async abandon(store, key) {
-      const namespace = await objectHost;
-      const stub = namespace.get(
-        namespace.idFromName(names.get(store)!) as never,
-      );
-      const res = await stub.fetch("https://token-store.carto-auth/", {
-        method: "POST",
-        body: JSON.stringify({
-          op: "acquire",
-          key,
-          owner: "a-holder-that-died",
-          ttlMs: lease.ttlMs,
-        }),
-      });
-      assert.deepEqual(await res.json(), { result: true });
-    },
+    abandon: abandonLease,
   },
+});
+
+/** Leaves in the object of `store` a lease on `key` held by an owner that died. */
+async function abandonLease(store: TokenStore, key: string): Promise<void> {
+  const namespace = await objectHost;
+  const stub = namespace.get(
+    namespace.idFromName(names.get(store)!) as never,
+  );
+  const res = await stub.fetch("https://token-store.carto-auth/", {
+    method: "POST",
+    body: JSON.stringify({
+      op: "acquire",
+      key,
+      owner: "a-holder-that-died",
+      ttlMs: lease.ttlMs,
+    }),
+  });
+  assert.deepEqual(await res.json(), { result: true });
+}
+
+/**
+ * The object `name` of the test object's namespace, through `fault`, which
+ * sees every call (its JSON) and the stub's answer to come.
+ */
+async function throughFault(
+  name: string,
+  fault: (
+    call: { op: string; waitMs?: number },
+    answer: Promise<Response>,
+  ) => Promise<Response>,
+): Promise<DurableObjectTokenStore> {
+  const namespace = await objectHost;
+  const seen: DurableObjectNamespaceLike = {
+    idFromName: (n) => namespace.idFromName(n),
+    get: (id) => ({
+      fetch: (input, init) =>
+        fault(
+          JSON.parse(String(init?.body)),
+          namespace.get(id).fetch(input, init),
+        ),
+    }),
+  };
+  return new DurableObjectTokenStore(seen, { name, lease });
+}
+
+/** A store over object `name` that counts its acquire calls. */
+async function countingAcquires(name: string) {
+  const counted = { acquires: 0 };
+  const waiter = await throughFault(name, (call, answer) => {
+    if (call.op === "acquire") counted.acquires++;
+    return answer;
+  });
+  return { waiter, counted };
+}
+
+/** Holds the lease of "m2m" in object `name` until `work` settles; resolves once taken. */
+async function holdLease(
+  name: string,
+  work: () => Promise<unknown>,
+): Promise<{ held: Promise<unknown> }> {
+  const holder = await openObject(name);
+  let taken!: () => void;
+  const inside = new Promise<void>((r) => taken = r);
+  const held = holder.lock!("m2m", () => {
+    taken();
+    return work();
+  });
+  await inside;
+  return { held };
+}
+
+test("DurableObjectTokenStore: a waiter is answered when the holder releases, in one held call, not by polling", async () => {
+  const name = crypto.randomUUID();
+  const { waiter, counted } = await countingAcquires(name);
+  let releasing = 0;
+  const { held } = await holdLease(name, async () => {
+    await sleep(1000);
+    releasing = Date.now();
+  });
+  const entered = await waiter.lock("m2m", () => Promise.resolve(Date.now()));
+  await held;
+  assert.ok(releasing > 0 && entered >= releasing, "after the holder");
+  // Polling every 4–20 ms made some 50 calls over the holder's second.
+  assert.ok(counted.acquires <= 3, `${counted.acquires} acquire calls`);
+  assert.ok(entered - releasing < 1000, `${entered - releasing} ms late`);
+});
+
+test("DurableObjectTokenStore: a waiter is answered when a dead holder's lease runs out, and takes over, without polling", async () => {
+  const name = crypto.randomUUID();
+  const { waiter, counted } = await countingAcquires(name);
+  await openObject(name).then((store) => abandonLease(store, "m2m"));
+  const started = Date.now();
+  await waiter.lock("m2m", () => Promise.resolve());
+  const waited = Date.now() - started;
+  assert.ok(waited >= lease.ttlMs * 0.8, `waited ${waited} ms`);
+  assert.ok(waited < lease.ttlMs + 2000, `waited ${waited} ms`);
+  assert.ok(counted.acquires <= 3, `${counted.acquires} acquire calls`);
+});
+
+test("DurableObjectTokenStore: a held call that ends in an error (the object restarted) does not let the waiter in beside the holder", async () => {
+  const name = crypto.randomUUID();
+  let resets = 0;
+  // A restart of the object ends the calls it holds with an error.
+  const waiter = await throughFault(name, (call, answer) => {
+    if (call.op !== "acquire" || !call.waitMs) return answer;
+    return new Promise((resolve, reject) => {
+      const reset = setTimeout(() => {
+        resets++;
+        reject(new Error("Durable Object reset because its code was updated."));
+        answer.then((res) => res.body?.cancel(), () => {});
+      }, 200);
+      answer.then(resolve, reject).finally(() => clearTimeout(reset));
+    });
+  });
+  let holding = true;
+  const { held } = await holdLease(name, async () => {
+    await sleep(1000);
+    holding = false;
+  });
+  const enteredWhileHeld = await waiter.lock(
+    "m2m",
+    () => Promise.resolve(holding),
+  );
+  await held;
+  assert.ok(resets >= 1, "a held call was ended");
+  assert.equal(enteredWhileHeld, false);
 });
 
 test("DurableObjectTokenStore: a namespace that is not one, and an object that fails, are clear errors", async () => {

@@ -71,15 +71,24 @@ export interface DurableObjectTokenStoreOptions {
 type Call =
   | { op: "get" | "delete"; key: string }
   | { op: "set"; key: string; token: StoredToken }
-  | { op: "acquire" | "renew"; key: string; owner: string; ttlMs: number }
+  | { op: "renew"; key: string; owner: string; ttlMs: number }
+  | {
+    op: "acquire";
+    key: string;
+    owner: string;
+    ttlMs: number;
+    waitMs?: number;
+  }
   | { op: "release"; key: string; owner: string };
 
 /**
  * A Durable Object that keeps tokens and the leases of their renewals for
  * {@linkcode DurableObjectTokenStore}. One object serves every isolate of
- * every worker bound to it, one request at a time, so its leases are exact
- * and a token one isolate obtained is seen at once by all (unlike KV, which
- * takes up to a minute to reach other locations).
+ * every worker bound to it, in one thread, so its leases are exact and a
+ * token one isolate obtained is seen at once by all (unlike KV, which takes
+ * up to a minute to reach other locations). A call for a lease that is
+ * taken is answered when the lease is released or runs out, so waiting
+ * isolates learn of it at once instead of asking again and again.
  *
  * Export it from your worker and bind it in `wrangler.toml`:
  *
@@ -104,6 +113,14 @@ type Call =
  */
 export class TokenStoreDurableObject {
   readonly #storage: DurableObjectStateLike["storage"];
+  /**
+   * The leases as stored, read from storage once per key: deciding on them
+   * in memory makes each check and its change one step, whatever else the
+   * object is doing between its storage calls.
+   */
+  readonly #leases = new Map<string, Lease | undefined>();
+  /** Wakes the calls waiting for the lease of a key to be released. */
+  readonly #waiting = new Map<string, Set<() => void>>();
 
   /** Called by the runtime with the object's state. */
   constructor(state: DurableObjectStateLike, _env?: unknown) {
@@ -127,7 +144,6 @@ export class TokenStoreDurableObject {
   async #answer(call: Call): Promise<unknown> {
     const storage = this.#storage;
     const tokenKey = `token:${call.key}`;
-    const leaseKey = `lease:${call.key}`;
     switch (call.op) {
       case "get":
         return await storage.get(tokenKey);
@@ -136,29 +152,66 @@ export class TokenStoreDurableObject {
       case "delete":
         return void await storage.delete(tokenKey);
     }
-    // No other call runs between a storage read and the write after it (the
-    // object's input gate), so each lease operation is atomic.
-    const lease = await storage.get(leaseKey) as Lease | undefined;
+    const lease = await this.#lease(call.key);
     const mine = lease?.owner === call.owner;
     const now = Date.now();
     switch (call.op) {
       case "acquire":
-        if (lease && lease.until > now) return false;
-        await storage.put(leaseKey, {
-          owner: call.owner,
-          until: now + call.ttlMs,
-        });
-        return true;
+        if (lease && lease.until > now) {
+          // Held: answered when it is released or runs out, not polled.
+          if (!(call.waitMs! > 0)) return false;
+          return await this.#released(call.key, now + call.waitMs!)
+            ? "free"
+            : false;
+        }
+        return await this.#setLease(call.key, call.owner, call.ttlMs);
       case "renew":
-        if (!mine) return false;
-        await storage.put(leaseKey, {
-          owner: call.owner,
-          until: now + call.ttlMs,
-        });
-        return true;
+        return mine && await this.#setLease(call.key, call.owner, call.ttlMs);
       case "release":
-        if (mine) await storage.delete(leaseKey);
-        return;
+        if (!mine) return;
+        this.#leases.set(call.key, undefined);
+        for (const wake of this.#waiting.get(call.key) ?? []) wake();
+        return void await storage.delete(`lease:${call.key}`);
+    }
+  }
+
+  async #lease(key: string): Promise<Lease | undefined> {
+    if (!this.#leases.has(key)) {
+      const stored = await this.#storage.get(`lease:${key}`) as Lease;
+      // Another call may have read (and changed) it meanwhile.
+      if (!this.#leases.has(key)) this.#leases.set(key, stored);
+    }
+    return this.#leases.get(key);
+  }
+
+  async #setLease(key: string, owner: string, ttlMs: number): Promise<true> {
+    const lease = { owner, until: Date.now() + ttlMs };
+    this.#leases.set(key, lease);
+    await this.#storage.put(`lease:${key}`, lease);
+    return true;
+  }
+
+  /**
+   * Resolves `true` once the lease of `key` is released or has run out
+   * (its holder may renew it meanwhile), `false` at `deadline`.
+   */
+  async #released(key: string, deadline: number): Promise<boolean> {
+    let waiting = this.#waiting.get(key);
+    if (!waiting) this.#waiting.set(key, waiting = new Set());
+    for (;;) {
+      const lease = this.#leases.get(key);
+      const now = Date.now();
+      if (!lease || lease.until <= now) return true;
+      if (now >= deadline) return false;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          waiting.delete(wake);
+          resolve();
+        };
+        const timer = setTimeout(wake, Math.min(lease.until, deadline) - now);
+        waiting.add(wake);
+      });
     }
   }
 }
@@ -254,6 +307,16 @@ export class DurableObjectTokenStore implements TokenStore {
     const ops: LeaseOps = {
       acquire: async (owner, ttlMs) =>
         await this.#call({ op: "acquire", key, owner, ttlMs }) === true,
+      acquireOrWait: async (owner, ttlMs, waitMs) => {
+        const answer = await this.#call({
+          op: "acquire",
+          key,
+          owner,
+          ttlMs,
+          waitMs,
+        });
+        return answer === "free" ? answer : answer === true;
+      },
       renew: async (owner, ttlMs) =>
         await this.#call({ op: "renew", key, owner, ttlMs }) === true,
       release: async (owner) => {

@@ -19,6 +19,19 @@ export interface LeaseOps {
   renew(owner: string, ttlMs: number): Promise<boolean>;
   /** Ends `owner`'s lease; leaves a lease that is no longer `owner`'s alone. */
   release(owner: string): Promise<void>;
+  /**
+   * Optional, for engines that can hold a call until the lease changes (a
+   * Durable Object): takes the lease like `acquire`, or else answers only
+   * when it is released or runs out (`"free"`: try again at once) or after
+   * `waitMs` (`false`). A waiter then makes one call per release instead of
+   * polling. It never takes the lease for a call it held: the caller may be
+   * gone by then.
+   */
+  acquireOrWait?(
+    owner: string,
+    ttlMs: number,
+    waitMs: number,
+  ): Promise<boolean | "free">;
 }
 
 /**
@@ -49,7 +62,10 @@ export interface LeaseOptions {
   waitMs?: number;
 }
 
-/** The first pause between tries of a held lease; it grows to {@linkcode MAX_POLL_MS}. */
+/**
+ * The first pause between tries of a held lease, for engines that cannot
+ * hold a call; it grows to {@linkcode MAX_POLL_MS}.
+ */
 const FIRST_POLL_MS = 4;
 const MAX_POLL_MS = 20;
 
@@ -122,17 +138,34 @@ async function acquire(
   waitMs: number,
 ): Promise<"held" | "timeout" | "unavailable"> {
   const deadline = Date.now() + waitMs;
-  for (let pause = FIRST_POLL_MS;; pause = Math.min(pause * 2, MAX_POLL_MS)) {
+  let pause = FIRST_POLL_MS;
+  for (;;) {
+    let answer: boolean | "free";
     try {
-      if (await ops.acquire(owner, ttlMs)) return "held";
+      // One held call at most a lease long: a caller that vanished leaves
+      // nothing waiting in the engine for longer.
+      const hold = Math.max(0, Math.min(deadline - Date.now(), ttlMs));
+      answer = ops.acquireOrWait
+        ? await ops.acquireOrWait(owner, ttlMs, hold)
+        : await ops.acquire(owner, ttlMs);
     } catch {
-      return "unavailable";
+      // A held call also ends in an error when the engine restarts (a
+      // Durable Object's deploy); only an engine that fails again is gone.
+      if (!ops.acquireOrWait) return "unavailable";
+      try {
+        answer = await ops.acquire(owner, ttlMs);
+      } catch {
+        return "unavailable";
+      }
     }
+    if (answer === true) return "held";
     const left = deadline - Date.now();
     if (left <= 0) return "timeout";
+    if (answer === "free") continue;
     // Jitter keeps many waiters from polling in step.
     const wait = Math.min(left, pause * (0.5 + Math.random()));
     await new Promise((resolve) => setTimeout(resolve, wait));
+    pause = Math.min(pause * 2, MAX_POLL_MS);
   }
 }
 
