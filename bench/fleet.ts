@@ -4,7 +4,10 @@
  * against a fake CARTO that answers every request `latency` ms late (a
  * distant Auth0). Prints, per store: token and DW token requests made (goal:
  * 1 each per fleet), cold-path p50/p99 from the go to each call's answer
- * (goal: the token request plus at most one store round trip), and the warm
+ * (goal: the token request plus at most one store round trip), how long
+ * after the member that renewed the last one had the token and the DW token
+ * (the waiters' lag: how soon a released lease reaches them), the calls the
+ * members made to the store's engine (Redis, Deno KV, Durable Object), and the warm
  * path, a getAccessToken with the token in memory (goal: ≤ 0.05 ms).
  *
  *   deno run -A --unstable-kv bench/fleet.ts [members=4] [calls=250] [latency=50]
@@ -74,6 +77,10 @@ interface Row {
   dwP50: number;
   warmMicros?: number;
   storeRtt?: number;
+  /** The last member's first answer behind the first member's, token and DW (ms). */
+  lag?: number[];
+  /** Calls the members made to the store's engine, where counted. */
+  storeCalls?: number;
 }
 const rows: Row[] = [];
 
@@ -92,6 +99,10 @@ function row(
   const latencies = results.flatMap((r) => r.latencies);
   const dwLatencies = results.flatMap((r) => r.dwLatencies);
   const warm = results.map((r) => r.warmMicros).filter((w) => w !== undefined);
+  const spread = (i: number) => {
+    const at = results.map((r) => r.firstAt![i]);
+    return Math.max(...at) - Math.min(...at);
+  };
   rows.push({
     store,
     fleet,
@@ -102,6 +113,11 @@ function row(
     dwP50: median(dwLatencies),
     warmMicros: warm.length ? median(warm as number[]) : undefined,
     storeRtt,
+    // Only a renewal has members waiting for another.
+    lag: tokens && results.length > 1 ? [spread(0), spread(1)] : undefined,
+    storeCalls: results.every((r) => r.storeCalls !== undefined)
+      ? results.reduce((sum, r) => sum + r.storeCalls!, 0)
+      : undefined,
   });
 }
 
@@ -226,13 +242,19 @@ if (redisUnavailable) {
 const fmt = (ms: number | undefined, digits = 1) =>
   ms === undefined ? "—" : ms.toFixed(digits);
 console.log(
-  "| store | fleet | token requests | DW token requests | cold token p50 ms | cold token p99 ms | cold DW p50 ms | store get ms | warm µs/call |",
+  "| store | fleet | token requests | DW token requests | cold token p50 ms | cold token p99 ms | cold DW p50 ms | waiters' lag token / DW ms | store calls | store get ms | warm µs/call |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+);
 for (const r of rows) {
   console.log(
     `| ${r.store} | ${r.fleet} | ${r.tokens} | ${r.dw} | ${fmt(r.p50)} | ${
       fmt(r.p99)
-    } | ${fmt(r.dwP50)} | ${fmt(r.storeRtt, 2)} | ${fmt(r.warmMicros, 2)} |`,
+    } | ${fmt(r.dwP50)} | ${
+      r.lag ? r.lag.map((ms) => fmt(ms, 0)).join(" / ") : "—"
+    } | ${r.storeCalls ?? "—"} | ${fmt(r.storeRtt, 2)} | ${
+      fmt(r.warmMicros, 2)
+    } |`,
   );
 }

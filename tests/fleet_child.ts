@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import process from "node:process";
 import {
   CartoAuth,
+  type DenoKv,
   DenoKVTokenStore,
   FileTokenStore,
   type LeaseOptions,
@@ -49,9 +50,19 @@ export interface FleetChildResult {
   latencies: number[];
   /** The same for getCartoDwCredentials. */
   dwLatencies: number[];
+  /**
+   * When the first getAccessToken and getCartoDwCredentials answered (Unix
+   * ms): how long after the member that renewed the others had the token.
+   */
+  firstAt?: number[];
+  /** Calls to the store's engine, where counted (Redis, Deno KV, Durable Object). */
+  storeCalls?: number;
   /** Microseconds per warm getAccessToken call. */
   warmMicros?: number;
 }
+
+/** Calls this member's store made to its engine (Redis commands, KV reads and commits). */
+let storeCalls = 0;
 
 async function openStore(
   config: FleetChildConfig["store"],
@@ -59,12 +70,30 @@ async function openStore(
   switch (config.kind) {
     case "redis": {
       const client = await RespClient.connect(config.port);
-      const store = new RedisTokenStore(client.send, config);
+      const store = new RedisTokenStore((args) => {
+        storeCalls++;
+        return client.send(args);
+      }, config);
       return { store, close: () => client.close() };
     }
     case "deno-kv": {
       const kv = await Deno.openKv(config.path);
-      const store = new DenoKVTokenStore(kv, config);
+      const counted: DenoKv = {
+        get: (key) => (storeCalls++, kv.get(key)),
+        set: (
+          key,
+          value,
+          options,
+        ) => (storeCalls++, kv.set(key, value, options)),
+        delete: (key) => (storeCalls++, kv.delete(key)),
+        atomic() {
+          const op = kv.atomic();
+          const commit = op.commit.bind(op);
+          op.commit = () => (storeCalls++, commit());
+          return op;
+        },
+      };
+      const store = new DenoKVTokenStore(counted, config);
       return { store, close: () => kv.close() };
     }
     case "file":
@@ -99,8 +128,10 @@ lines.close();
 const started = performance.now();
 const latencies: number[] = [];
 const dwLatencies: number[] = [];
+const firstAt: number[] = [];
 const timed = async <T>(into: number[], call: () => Promise<T>): Promise<T> => {
   const value = await call();
+  if (!into.length) firstAt[into === latencies ? 0 : 1] = Date.now();
   into.push(performance.now() - started);
   return value;
 };
@@ -120,6 +151,7 @@ const [tokens, dw] = await Promise.all([
     )
     : [],
 ]);
+const calledStore = storeCalls;
 let warmMicros: number | undefined;
 if (config.warmCalls) {
   const t0 = performance.now();
@@ -131,6 +163,10 @@ const result: FleetChildResult = {
   dwTokens: [...new Set(dw.map(([, token]) => token))],
   latencies,
   dwLatencies,
+  firstAt,
+  storeCalls: config.store.kind === "redis" || config.store.kind === "deno-kv"
+    ? calledStore
+    : undefined,
   warmMicros,
 };
 console.log(JSON.stringify(result));

@@ -25,6 +25,23 @@ interface Env {
 }
 
 let auth: CartoAuth | undefined;
+/** Calls this isolate made to the object. */
+let storeCalls = 0;
+
+/** `namespace`, counting the calls to its objects. */
+function counted(
+  namespace: DurableObjectNamespaceLike,
+): DurableObjectNamespaceLike {
+  return {
+    idFromName: (name) => namespace.idFromName(name),
+    get(id) {
+      const stub = namespace.get(id);
+      return {
+        fetch: (input, init) => (storeCalls++, stub.fetch(input, init)),
+      };
+    },
+  };
+}
 
 function authFor(env: Env, mode: "m2m" | "oauth"): CartoAuth {
   const endpoints: Endpoints = {
@@ -38,7 +55,7 @@ function authFor(env: Env, mode: "m2m" | "oauth"): CartoAuth {
     clientId: mode === "m2m" ? env.CARTO_CLIENT_ID : undefined,
     clientSecret: mode === "m2m" ? env.CARTO_CLIENT_SECRET : undefined,
     endpoints,
-    store: new DurableObjectTokenStore(env.TOKEN_STORE, {
+    store: new DurableObjectTokenStore(counted(env.TOKEN_STORE), {
       lease: { ttlMs: Number(env.LEASE_MS) },
     }),
     openBrowser: false,
@@ -56,11 +73,14 @@ export default {
     const started = Date.now();
     const latencies: number[] = [];
     const dwLatencies: number[] = [];
+    const firstAt: number[] = [];
+    const calledBefore = storeCalls;
     const timed = async <T>(
       into: number[],
       call: () => Promise<T>,
     ): Promise<T> => {
       const value = await call();
+      if (!into.length) firstAt[into === latencies ? 0 : 1] = Date.now();
       into.push(Date.now() - started);
       return value;
     };
@@ -86,6 +106,8 @@ export default {
         dwTokens: [...new Set(dw.map(([, token]) => token))],
         latencies,
         dwLatencies,
+        firstAt,
+        storeCalls: storeCalls - calledBefore,
       };
       return Response.json(result);
     } catch (e) {
