@@ -41,4 +41,4 @@ export type {
   QueryParameter,
   QueryParameterType,
   QueryParameterValue,
-} from "./fake_bigquery.ts";
+} from "./fake_bigquery_types.ts";
