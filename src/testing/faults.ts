@@ -1,4 +1,4 @@
-import type { FakeFault } from "./fake_carto.ts";
+import type { FakeFault } from "./fake_requests.ts";
 
 /**
  * The faults the fake CARTO can inject on any route:

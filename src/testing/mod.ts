@@ -23,11 +23,9 @@ export type { Endpoints } from "../endpoints.ts";
 export {
   type FakeCarto,
   type FakeCartoOptions,
-  type FakeFault,
-  type FakeRoute,
-  type RecordedRequest,
   startFakeCarto,
 } from "./fake_carto.ts";
+export type { FakeFault, FakeRoute, RecordedRequest } from "./fake_requests.ts";
 export { FAULT_KINDS, type FaultKind } from "./faults.ts";
 export { type BrowserLanding, StandInBrowser } from "./stand_in_browser.ts";
 export type {
