@@ -4,7 +4,8 @@ import {
   normalizeBaseUrl,
 } from "./endpoints.ts";
 import { CredentialsError } from "./errors.ts";
-import { endpointOf, type HttpOptions, readJson, send } from "./http.ts";
+import { endpointOf, type HttpOptions, send } from "./http.ts";
+import { readJson } from "./http_answers.ts";
 import { yamlParser } from "./extras.ts";
 
 /** Where a CARTO account lives. */

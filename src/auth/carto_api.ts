@@ -4,7 +4,8 @@
  */
 import type { DwCredentials } from "../dw/client.ts";
 import { CredentialsError } from "../errors.ts";
-import { type HttpOptions, readJson, send } from "../http.ts";
+import { type HttpOptions, send } from "../http.ts";
+import { readJson } from "../http_answers.ts";
 import { authorizedFetch, type TokenSource } from "./transport.ts";
 
 /** A column of a CARTO SQL API result. */

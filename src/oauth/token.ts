@@ -2,14 +2,8 @@ import * as oauth from "oauth4webapi";
 import { AUDIENCE, type Endpoints, OAUTH_CLIENT_ID } from "../endpoints.ts";
 import { CredentialsError } from "../errors.ts";
 import { jwtExpiration } from "../jwt.ts";
-import {
-  endpointOf,
-  httpError,
-  type HttpOptions,
-  neverSent,
-  readJson,
-  send,
-} from "../http.ts";
+import { endpointOf, type HttpOptions, neverSent, send } from "../http.ts";
+import { httpError, readJson } from "../http_answers.ts";
 import { fetchOnce } from "../runtime/fetch_once.ts";
 import { isRefusal, loginServiceError } from "./refusal.ts";
 
