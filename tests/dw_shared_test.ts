@@ -2,7 +2,7 @@
  * DW credentials kept in the token store under `<mode>_dw`: shared by the
  * CartoAuth instances of one process, renewed by their stored expiry, kept
  * in the token files, forgotten on logout. The fleet cases (processes,
- * isolates) are in `fleet_*_test.ts` and `stores_contract.ts`.
+ * isolates) are in `fleet_*_test.ts` and `isolates_contract.ts`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -7,7 +7,7 @@
 import { after } from "node:test";
 import { DenoKVTokenStore } from "../mod.ts";
 import { fleetContract } from "./fleet.ts";
-import { denoKvFiles } from "./stores_contract.ts";
+import { denoKvFiles } from "./deno_kv_files.ts";
 
 const denoKv = denoKvFiles();
 after(() => denoKv.closeAll());

@@ -12,7 +12,8 @@ import {
   CloudflareKVTokenStore,
 } from "../mod.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
-import { FakeKVNamespace, fullToken, NOT_TOKENS } from "./stores_contract.ts";
+import { FakeKVNamespace } from "./fake_kv_namespace.ts";
+import { fullToken, NOT_TOKENS } from "./stores_contract.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
 

@@ -13,11 +13,9 @@ import {
   FileTokenStore,
   MemoryTokenStore,
 } from "../mod.ts";
-import {
-  denoKvFiles,
-  FakeKVNamespace,
-  tokenStoreContract,
-} from "./stores_contract.ts";
+import { denoKvFiles } from "./deno_kv_files.ts";
+import { FakeKVNamespace } from "./fake_kv_namespace.ts";
+import { tokenStoreContract } from "./stores_contract.ts";
 
 tokenStoreContract({
   name: "MemoryTokenStore",

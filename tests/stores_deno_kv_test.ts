@@ -7,7 +7,8 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { type DenoKv, DenoKVTokenStore } from "../mod.ts";
 import { startFakeCarto } from "../src/testing/mod.ts";
-import { denoKvFiles, fullToken, NOT_TOKENS } from "./stores_contract.ts";
+import { denoKvFiles } from "./deno_kv_files.ts";
+import { fullToken, NOT_TOKENS } from "./stores_contract.ts";
 
 const denoKv = denoKvFiles();
 after(() => denoKv.closeAll());

@@ -12,11 +12,9 @@ import {
   DenoKVTokenStore,
   FileTokenStore,
 } from "../mod.ts";
-import {
-  denoKvFiles,
-  FakeKVNamespace,
-  isolatesContract,
-} from "./stores_contract.ts";
+import { denoKvFiles } from "./deno_kv_files.ts";
+import { FakeKVNamespace } from "./fake_kv_namespace.ts";
+import { isolatesContract } from "./isolates_contract.ts";
 
 isolatesContract({
   name: "CloudflareKVTokenStore",

@@ -9,9 +9,9 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "@redis/client";
 import { type RedisSend, RedisTokenStore, type TokenStore } from "../mod.ts";
+import { isolatesContract } from "./isolates_contract.ts";
 import {
   fullToken,
-  isolatesContract,
   NOT_TOKENS,
   type StoreCase,
   tokenStoreContract,
