@@ -284,6 +284,17 @@ export async function setup(options: FakeCartoOptions = {}): Promise<Setup> {
   };
 }
 
+/** A {@linkcode setup} whose `q` runs commands as the fake's M2M client (from the environment). */
+export async function m2mSetup(): Promise<
+  Setup & { q(args: string[], input?: string): Promise<Run> }
+> {
+  const s = await setup();
+  return Object.assign(s, {
+    q: (args: string[], input?: string) =>
+      s.run(args, { env: s.m2mEnv, input }),
+  });
+}
+
 /** A JWT-shaped token (unsigned) with `claims`, as the fake issues them. */
 export function fakeJwt(claims: Record<string, unknown>): string {
   // base64url of the UTF-8 bytes, as a real issuer encodes them.
