@@ -1,9 +1,12 @@
+/**
+ * Decoding BigQuery rows: every type as DESIGN.md §2 maps it, through the
+ * client and in both decoders (generated code and closures); cells that are
+ * not what their type says; column names that could be mistaken for code.
+ */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BigQueryError } from "../mod.ts";
 import { compileRowsDecoder } from "../src/dw/decode.ts";
 import type { WireRow } from "../src/dw/types.ts";
-import { timestampFromMicros, timestampFromText } from "../src/dw/values.ts";
 import type { FakeField, FakeResult } from "../src/testing/mod.ts";
 import { dwFixture } from "./dw_fixture.ts";
 
@@ -181,158 +184,6 @@ test("the closure decoder (for runtimes without code generation) decodes the sam
   const generated = compileRowsDecoder(EVERY_TYPE.schema, { codegen: true });
   assert.deepEqual(closures(wire), EXPECTED_ROWS);
   assert.deepEqual(generated(wire), EXPECTED_ROWS);
-});
-
-test("TIMESTAMP int64 microseconds match BigQuery's reference vectors", () => {
-  const vectors: [string, string][] = [
-    ["1712609904434123", "2024-04-08T20:58:24.434Z"],
-    ["-604800000000", "1969-12-25T00:00:00.000Z"],
-    ["0", "1970-01-01T00:00:00.000Z"],
-    ["999", "1970-01-01T00:00:00.000Z"], // floored to the millisecond
-    ["-1", "1969-12-31T23:59:59.999Z"], // floored, not truncated
-    ["253402300799999999", "9999-12-31T23:59:59.999Z"], // beyond 2^53 µs
-    ["-62135596800000000", "0001-01-01T00:00:00.000Z"],
-    ["-62135596799999999", "0001-01-01T00:00:00.000Z"],
-  ];
-  for (const [micros, iso] of vectors) {
-    assert.equal(timestampFromMicros(micros).toISOString(), iso, micros);
-  }
-});
-
-/** TIMESTAMP cells in the other forms BigQuery writes, and the instants they stand for. */
-const TIMESTAMP_FORMS: [string, string][] = [
-  // Float seconds: what BigQuery sends without formatOptions.useInt64Timestamp.
-  ["1.712609904434123E9", "2024-04-08T20:58:24.434Z"],
-  ["1.712609904E9", "2024-04-08T20:58:24.000Z"], // a whole second: +v is an integer
-  ["1.7126099044341239E9", "2024-04-08T20:58:24.434Z"], // 17 digits
-  ["1234567.5", "1970-01-15T06:56:07.500Z"],
-  ["0.0", "1970-01-01T00:00:00.000Z"],
-  ["-6.048E5", "1969-12-25T00:00:00.000Z"],
-  ["-1.0E-6", "1969-12-31T23:59:59.999Z"], // floored, not truncated
-  ["2.53402300799999999E11", "9999-12-31T23:59:59.999Z"],
-  ["-6.21355968E10", "0001-01-01T00:00:00.000Z"],
-  // Microseconds outside 2001–2255, which the fast path leaves to the full one.
-  ["946684800000000", "2000-01-01T00:00:00.000Z"],
-  ["9007199254740993", "2255-06-05T23:47:34.740Z"],
-  ["-1", "1969-12-31T23:59:59.999Z"],
-  // RFC 3339 text.
-  ["2024-04-08T20:58:24.434123Z", "2024-04-08T20:58:24.434Z"],
-  ["2024-04-08 20:58:24.434123 UTC", "2024-04-08T20:58:24.434Z"],
-  ["2024-04-08 22:58:24.4+02:00", "2024-04-08T20:58:24.400Z"],
-  ["2024-04-08T20:58:24", "2024-04-08T20:58:24.000Z"],
-];
-
-test("TIMESTAMPs as float seconds or RFC 3339 text decode exactly, in both decoders and through the client", async () => {
-  for (const [text, iso] of TIMESTAMP_FORMS) {
-    assert.equal(timestampFromText(text)?.toISOString(), iso, text);
-  }
-  const schema: FakeField[] = [
-    { name: "at", type: "TIMESTAMP" },
-    { name: "ats", type: "TIMESTAMP", mode: "REPEATED" },
-    {
-      name: "rec",
-      type: "RECORD",
-      fields: [{ name: "at", type: "TIMESTAMP" }],
-    },
-  ];
-  const rows = TIMESTAMP_FORMS.map(([text]) => ({
-    f: [{ v: text }, { v: [{ v: text }] }, { v: { f: [{ v: text }] } }],
-  }));
-  const expected = TIMESTAMP_FORMS.map(([, iso]) => {
-    const at = new Date(iso);
-    return { at, ats: [at], rec: { at } };
-  });
-  for (const codegen of [true, false]) {
-    assert.deepEqual(compileRowsDecoder(schema, { codegen })(rows), expected);
-  }
-  await using f = await dwFixture();
-  f.fake.bigquery.setResult("SELECT * FROM seconds", { schema, rows });
-  assert.deepEqual((await f.dw.query("SELECT * FROM seconds")).rows, expected);
-});
-
-test("a TIMESTAMP in no form BigQuery writes is an error naming the column, not an Invalid Date", () => {
-  const schema: FakeField[] = [
-    {
-      name: "rec",
-      type: "RECORD",
-      fields: [{ name: "at", type: "TIMESTAMP" }],
-    },
-    { name: "span", type: "RANGE", rangeElementType: { type: "TIMESTAMP" } },
-  ];
-  for (const bad of ["yesterday", "1.5E400", "", "2024-13-45T00:00:00Z"]) {
-    for (const codegen of [true, false]) {
-      const decode = compileRowsDecoder(schema, { codegen });
-      assert.throws(
-        () => decode([{ f: [{ v: { f: [{ v: bad }] } }, { v: null }] }]),
-        {
-          name: "BigQueryError",
-          message:
-            `Column "rec.at" holds a TIMESTAMP that is neither microseconds, seconds nor RFC 3339 text, ` +
-            `or is beyond the range of a JavaScript Date: ${
-              JSON.stringify(bad)
-            }.`,
-        },
-      );
-      if (bad === "") continue; // an empty RANGE bound is UNBOUNDED
-      assert.throws(
-        () => decode([{ f: [{ v: null }, { v: `[${bad}, UNBOUNDED)` }] }]),
-        {
-          name: "BigQueryError",
-          message: /^Column "span" holds a TIMESTAMP that/,
-        },
-      );
-    }
-  }
-});
-
-test("an INT64 beyond 2^53 throws naming the column under int64: number", async () => {
-  await using f = await dwFixture();
-  const error = await f.dw.query("SELECT 1 AS ok, 9007199254740993 AS big")
-    .then(() => undefined, (e) => e);
-  assert.ok(error instanceof BigQueryError);
-  assert.equal(error.code, "invalid_input");
-  assert.equal(
-    error.message,
-    'Column "big" holds 9007199254740993, which is beyond Number.MAX_SAFE_INTEGER and ' +
-      'would be rounded as a JavaScript number. Pass int64: "bigint" or int64: "string" to read it exactly.',
-  );
-});
-
-test("the unsafe INT64 error names nested columns by path, in both decoders", () => {
-  const schema = [{
-    name: "rec",
-    type: "RECORD",
-    fields: [{ name: "ids", type: "INTEGER", mode: "REPEATED" }],
-  }];
-  const wire = [{
-    f: [{ v: { f: [{ v: [{ v: "1" }, { v: "-9007199254740993" }] }] } }],
-  }];
-  for (const codegen of [true, false]) {
-    const decode = compileRowsDecoder(schema, { codegen });
-    assert.throws(() => decode(wire), {
-      name: "BigQueryError",
-      message: /^Column "rec\.ids" holds -9007199254740993, which is beyond/,
-    });
-  }
-});
-
-test('int64: "bigint" and "string" read big integers exactly', async () => {
-  await using f = await dwFixture();
-  const sql = "SELECT 9007199254740993 AS big, -5 AS small";
-  const asBigint = await f.dw.query(sql, { int64: "bigint" });
-  assert.deepEqual(asBigint.rows, [{ big: 9007199254740993n, small: -5n }]);
-  const asString = await f.dw.query(sql, { int64: "string" });
-  assert.deepEqual(asString.rows, [{ big: "9007199254740993", small: "-5" }]);
-});
-
-test("the client's int64 option is the default of its queries", async () => {
-  await using f = await dwFixture({ int64: "string" });
-  const { rows } = await f.dw.query("SELECT 7 AS n");
-  assert.deepEqual(rows, [{ n: "7" }]);
-  const { rows: numbers } = await f.dw.query("SELECT 7 AS n", {
-    int64: "number",
-  });
-  assert.deepEqual(numbers, [{ n: 7 }]);
 });
 
 test("a JSON cell that is not JSON is an error naming the column, at the top or nested", () => {
