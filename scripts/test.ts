@@ -104,6 +104,8 @@ const steps: Step[] = [
       "-A",
       "--parallel",
       "tests/worker_workerd.ts", // the example worker in workerd (miniflare)
+      "tests/worker_workerd_queries.ts", // … what its SQL routes accept
+      "tests/worker_workerd_kv.ts", // the KV store over workerd's KV
       "tests/worker_durable_object.ts", // the Durable Object store in workerd
       "tests/worker_bundles.ts", // … bundled by wrangler and deno bundle
       "tests/examples.ts", // the examples, run as their READMEs say

@@ -2,7 +2,7 @@
  * CloudflareKVTokenStore over an in-memory namespace with KV's rules
  * (`FakeKVNamespace`): keys, KV expirations and the 60 s minimum, stale
  * tokens vanishing, values that are not tokens, and a failing binding. The
- * workerd run (`worker_workerd.ts`) checks the same writes against the real KV.
+ * workerd run (`worker_workerd_kv.ts`) checks the same writes against the real KV.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

@@ -5,7 +5,7 @@
  * lock is a lease.
  *
  * This file is not a test file itself; the `stores_*_test.ts` files and the
- * workerd runs (`worker_workerd.ts` over miniflare's real KV,
+ * workerd runs (`worker_workerd_kv.ts` over miniflare's real KV,
  * `worker_durable_object.ts`) use it.
  */
 import { test } from "node:test";

@@ -1,7 +1,7 @@
 /**
  * Runs the example worker (`examples/cloudflare-worker`) in workerd through
  * miniflare, wired to a fake CARTO on 127.0.0.1. Used by the workerd tests
- * (`worker_workerd.ts`) and the worker benchmarks (`bench/worker_*.ts`),
+ * (`worker_workerd*.ts`) and the worker benchmarks (`bench/worker_*.ts`),
  * and a fleet of isolates bound to one Durable Object
  * (`worker_durable_object.ts`, `bench/fleet.ts`).
  */

@@ -1,76 +1,33 @@
 /**
  * The example worker in real workerd (miniflare), against the fake CARTO on
- * 127.0.0.1, and the token store contract over workerd's real KV. Run by the
- * `integration` run of scripts/test.ts;
- * the name keeps it out of the plain Deno and Bun runs.
+ * 127.0.0.1: its token shared through KV or its Durable Object, and its JSON
+ * errors. What its SQL routes accept is in `worker_workerd_queries.ts`, the
+ * token store contract over workerd's KV in `worker_workerd_kv.ts`. Run by
+ * the `integration` run of scripts/test.ts; the name keeps it out of the
+ * plain Deno and Bun runs.
  */
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Miniflare } from "miniflare";
 import { CloudflareKVTokenStore } from "../mod.ts";
 import {
   type DurableObjectNamespaceLike,
   DurableObjectTokenStore,
 } from "../cloudflare.ts";
-import { type FakeCarto, startFakeCarto } from "../src/testing/mod.ts";
-import { fullToken, tokenStoreContract } from "./stores_contract.ts";
-import { startWorker, tokensKV } from "./worker_miniflare.ts";
+import { fullToken } from "./stores_contract.ts";
+import { tokensKV } from "./worker_miniflare.ts";
+import {
+  get,
+  now,
+  post,
+  stoppedAfterTests,
+  wireRows,
+} from "./worker_harness.ts";
 import { NAMED_QUERIES } from "../examples/cloudflare-worker/src/queries.ts";
 
-const running: { dispose(): Promise<void> }[] = [];
-after(async () => {
-  for (const r of running.splice(0).reverse()) await r.dispose();
-});
-
-async function worker(
-  fake: FakeCarto,
-  options: Parameters<typeof startWorker>[1] = {},
-): Promise<Miniflare> {
-  const mf = await startWorker(fake, options);
-  running.push(mf);
-  return mf;
-}
-
-async function fakeCarto(): Promise<FakeCarto> {
-  const fake = await startFakeCarto();
-  running.push({ dispose: () => fake.close() });
-  return fake;
-}
-
-async function get(mf: Miniflare, path: string, init?: RequestInit) {
-  // miniflare's own RequestInit type; a web-standard one fits it.
-  const res = await mf.dispatchFetch(
-    `http://worker.test${path}`,
-    init as Parameters<Miniflare["dispatchFetch"]>[1],
-  );
-  const type = res.headers.get("content-type") ?? "";
-  const text = await res.text();
-  assert.match(type, /^application\/json/, `${path}: ${res.status} ${text}`);
-  return { status: res.status, body: JSON.parse(text), text };
-}
-
-/** POSTs `body` as JSON, as the worker's SQL routes want it. */
-function post(
-  mf: Miniflare,
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-) {
-  return get(mf, path, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-}
-
-const q = (sql: string) => encodeURIComponent(sql);
-/** BigQuery rows as the REST API sends them. */
-const wireRows = (values: string[][]) =>
-  values.map((row) => ({ f: row.map((v) => ({ v })) }));
-const now = () => Math.floor(Date.now() / 1000);
+const { worker, fakeCarto } = stoppedAfterTests();
 
 test("workerd: /health answers without calling CARTO", async () => {
   const fake = await fakeCarto();
@@ -253,221 +210,6 @@ test("workerd: the code-split build (lazy chunks for login) serves too", async (
   const res = await post(mf, "/query", { sql: "SELECT 5 AS n" });
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body.rows, [{ n: 5 }]);
-});
-
-test("workerd: free-form SQL by GET, from another site, or not as JSON reaches nothing", async () => {
-  const fake = await fakeCarto();
-  const mf = await worker(fake);
-  for (
-    const path of [
-      `/query?sql=${q("DROP TABLE t")}`,
-      `/sql/carto_dw?q=${q("DROP TABLE t")}`,
-    ]
-  ) {
-    const res = await get(mf, path);
-    assert.equal(res.status, 405, res.text);
-    assert.match(res.body.error, /SQL is not taken from a GET/);
-  }
-  const crossSite = await post(mf, "/query", { sql: "DROP TABLE t" }, {
-    "sec-fetch-site": "cross-site",
-  });
-  assert.equal(crossSite.status, 403);
-  for (
-    const type of [
-      "text/plain",
-      "application/x-www-form-urlencoded",
-      "multipart/form-data; boundary=x",
-    ]
-  ) {
-    const res = await get(mf, "/query", {
-      method: "POST",
-      headers: { "content-type": type },
-      body: JSON.stringify({ sql: "DROP TABLE t" }),
-    });
-    assert.equal(res.status, 415, type);
-  }
-  // No CORS: a preflight for a cross-site JSON POST gets no permission.
-  const preflight = await mf.dispatchFetch("http://worker.test/query", {
-    method: "OPTIONS",
-    headers: {
-      origin: "https://evil.example",
-      "access-control-request-method": "POST",
-      "access-control-request-headers": "content-type",
-    },
-  });
-  await preflight.arrayBuffer();
-  assert.equal(preflight.headers.get("access-control-allow-origin"), null);
-  assert.deepEqual(fake.requests, [], "nothing reached CARTO or BigQuery");
-});
-
-test("workerd: /query caps bytes billed and rows, streaming the rows of every page", async () => {
-  const fake = await fakeCarto();
-  const sql = "SELECT n FROM numbers";
-  const values = Array.from({ length: 25 }, (_, i) => [String(i)]);
-  fake.bigquery.setResult(sql, {
-    schema: [{ name: "n", type: "INTEGER" }],
-    rows: wireRows(values),
-  }, { pageSize: 4 });
-  const mf = await worker(fake, {
-    bindings: { MAX_ROWS: "10", MAX_BYTES_BILLED: "5000000" },
-  });
-  const res = await post(mf, "/query", { sql });
-  assert.equal(res.status, 200, res.text);
-  assert.deepEqual(
-    res.body.rows,
-    values.slice(0, 10).map(([n]) => ({ n: Number(n) })),
-  );
-  assert.equal(res.body.totalRows, 25);
-  assert.equal(res.body.truncated, true);
-  const queries = fake.requests.filter((r) =>
-    r.route === "bigquery" && r.method === "POST" &&
-    r.path.split("?")[0].endsWith("/queries")
-  );
-  assert.equal(queries.length, 1);
-  assert.equal(JSON.parse(queries[0].body).maximumBytesBilled, "5000000");
-  const pages = fake.requests.filter((r) =>
-    r.route === "bigquery" && r.method === "GET"
-  );
-  assert.ok(pages.length <= 3, `${pages.length} page requests for 10 rows`);
-
-  // Under the cap every page is read, in order; the default cap is 1 GB.
-  const all = await worker(fake);
-  const whole = await post(all, "/query", { sql });
-  assert.deepEqual(
-    whole.body.rows.map((r: { n: number }) => r.n),
-    values.map(([n]) => Number(n)),
-  );
-  assert.equal(whole.body.truncated, false);
-  const last = fake.requests.filter((r) =>
-    r.route === "bigquery" && r.method === "POST" &&
-    r.path.split("?")[0].endsWith("/queries")
-  ).at(-1)!;
-  assert.equal(JSON.parse(last.body).maximumBytesBilled, "1000000000");
-});
-
-test("workerd: /query streams: the first rows go out while a later page is still on its way", async () => {
-  const fake = await fakeCarto();
-  const sql = "SELECT n FROM numbers";
-  fake.bigquery.setResult(sql, {
-    schema: [{ name: "n", type: "INTEGER" }],
-    rows: wireRows(Array.from({ length: 12 }, (_, i) => [String(i)])),
-  }, { pageSize: 4 });
-  let pages = 0;
-  fake.fault("bigquery", "hang", 1, (r) => r.method === "GET" && ++pages === 2);
-  const mf = await worker(fake);
-  const res = await mf.dispatchFetch("http://worker.test/query", {
-    method: "POST",
-    // Not gzip: miniflare's compression would hold small chunks back.
-    headers: {
-      "content-type": "application/json",
-      "accept-encoding": "identity",
-    },
-    body: JSON.stringify({ sql }),
-  });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes('{"n":7}')) {
-    const { value, done } = await reader.read();
-    assert.ok(!done, `the answer ended early: ${text}`);
-    text += decoder.decode(value, { stream: true });
-  }
-  assert.match(text, /^\{"schema":.*"totalRows":12,"rows":\[\{"n":0\},/);
-  assert.ok(!text.includes("truncated"), "the third page has not come yet");
-  await reader.cancel();
-});
-
-test("workerd: a 60 KB query reaches the SQL API in a POST body, never in a URL", async () => {
-  const fake = await fakeCarto();
-  const mf = await worker(fake);
-  const long = `SELECT '${"x".repeat(60_000)}' AS s`;
-  const res = await post(mf, "/sql/carto_dw", { q: long });
-  assert.equal(res.status, 200, res.text.slice(0, 200));
-  assert.equal(res.body.rows[0].s.length, 60_000);
-  const seen = fake.requests.filter((r) => r.route === "sql").at(-1)!;
-  assert.equal(seen.method, "POST");
-  assert.equal(seen.path, "/api/v3/sql/carto_dw/query");
-  assert.equal(JSON.parse(seen.body).q, long);
-});
-
-test("workerd: a named query runs by GET with its parameters as query parameters", async () => {
-  const fake = await fakeCarto();
-  const { sql } = NAMED_QUERIES["airports-in"];
-  fake.bigquery.setResult(sql, {
-    schema: [{ name: "iata", type: "STRING" }],
-    rows: wireRows([["BCN"], ["MAD"]]),
-  });
-  const mf = await worker(fake);
-  const res = await get(
-    mf,
-    `/queries/airports-in?country=${q("ES' OR 1=1 --")}`,
-  );
-  assert.equal(res.status, 200, res.text);
-  assert.deepEqual(res.body.rows, [{ iata: "BCN" }, { iata: "MAD" }]);
-  const sent = JSON.parse(
-    fake.requests.findLast((r) =>
-      r.route === "bigquery" && r.method === "POST"
-    )!
-      .body,
-  );
-  assert.equal(sent.query, sql, "the SQL is the named one, untouched");
-  assert.deepEqual(
-    sent.queryParameters.map((
-      p: { name: string; parameterValue: { value: string } },
-    ) => [p.name, p.parameterValue.value]),
-    [["country", "ES' OR 1=1 --"]],
-  );
-  const missing = await get(mf, "/queries/airports-in");
-  assert.deepEqual([missing.status, missing.body], [400, {
-    error: "Pass ?country=…",
-  }]);
-  const unknown = await get(mf, "/queries/toString");
-  assert.equal(unknown.status, 404);
-});
-
-// The token store contract over workerd's own KV (miniflare's getKVNamespace).
-const kvHost = (async () => {
-  const mf = await worker(await fakeCarto(), {
-    script: "export default { fetch: () => new Response('') };",
-  });
-  return await tokensKV(mf);
-})();
-let prefixes = 0;
-tokenStoreContract({
-  name: "CloudflareKVTokenStore (workerd KV)",
-  // Each case gets its own prefix in the one namespace.
-  open: async () =>
-    new CloudflareKVTokenStore(await kvHost, { prefix: `case${++prefixes}:` }),
-  peer: async (store) =>
-    new CloudflareKVTokenStore(await kvHost, {
-      prefix: (store as CloudflareKVTokenStore).keyFor(""),
-    }),
-});
-
-test("workerd KV: a token is written with its expiry as KV expiration; one near or past expiry for KV's minimum of 60 s", async () => {
-  const kv = await kvHost;
-  await assert.rejects(
-    kv.put("probe", "x", { expirationTtl: 30 }),
-    /at least 60/,
-    "workerd's KV itself refuses TTLs under 60 s",
-  );
-  const store = new CloudflareKVTokenStore(kv, { prefix: "ttl:" });
-  const token = fullToken({ expiration: now() + 3600 });
-  await store.set("m2m", token);
-  const soon = fullToken({ expiration: now() + 10 });
-  await store.set("oauth", soon);
-  await store.set("past", fullToken({ expiration: now() - 600 }));
-  const { keys } = await kv.list({ prefix: "ttl:" });
-  const expirations = Object.fromEntries(
-    keys.map((k) => [k.name, k.expiration]),
-  );
-  assert.equal(expirations["ttl:m2m"], token.expiration);
-  for (const name of ["ttl:oauth", "ttl:past"]) {
-    const at = expirations[name]!;
-    assert.ok(at >= now() + 55 && at <= now() + 65, `${name} expires at ${at}`);
-  }
-  assert.deepEqual(await store.get("oauth"), soon);
 });
 
 test("workerd: with its Durable Object bound (wrangler.toml's TOKEN_STORE), 100 concurrent requests over an expired token make 1 token request, and the token lives in the object", async () => {
