@@ -5,7 +5,7 @@
  * `token_m2m.json`, so both keep sharing it; profile `NAME` keeps the same
  * two files in `~/.carto-auth/profiles/NAME/`, where Python never looks.
  *
- * This module has no imports: the CLI's `token` fast path reads it too.
+ * cli.ts repeats these rules for its `token` fast path, which loads no module.
  */
 
 /** The profile of the Python-compatible files. */

@@ -299,6 +299,48 @@ test("the CLI: status and token neither hang on FIFOs in the cache nor pass them
   }
 });
 
+test("the CLI: token prints no token of a linked or oversized cache file, and says why", async () => {
+  await using s = await setup();
+  await mkdir(s.cacheDir, { recursive: true, mode: 0o700 });
+  const path = join(s.cacheDir, "token_oauth.json");
+  // A fresh token file of our own elsewhere, linked in the cache's place.
+  const elsewhere = join(s.dir, "planted.json");
+  await writeFile(elsewhere, token("planted-by-link"), { mode: 0o600 });
+  await symlink(elsewhere, path);
+  const linked = await s.run(["token"]);
+  assert.equal(linked.code, 4, linked.stderr);
+  assert.equal(linked.stdout, "");
+  assert.match(linked.stderr, /symbolic link, which is not followed/);
+
+  // Valid JSON holding a token, padded to 1 MiB.
+  await rm(path);
+  await writeFile(path, token("planted-huge").padEnd(1 << 20, " "), {
+    mode: 0o600,
+  });
+  const huge = await s.run(["token"]);
+  assert.equal(huge.code, 4, huge.stderr);
+  assert.equal(huge.stdout, "");
+  assert.match(huge.stderr, /holds 1048576 bytes, more than/);
+
+  // The same token in a sound file is printed: the checks refused the others.
+  await writeFile(path, token("planted-huge"), { mode: 0o600 });
+  assert.equal((await s.run(["token"])).stdout, "planted-huge\n");
+});
+
+test("the CLI: token prints no token of a file of another user", {
+  skip: needsRoot,
+}, async () => {
+  await using s = await setup();
+  await mkdir(s.cacheDir, { recursive: true, mode: 0o700 });
+  const path = join(s.cacheDir, "token_oauth.json");
+  await writeFile(path, token("planted-token"), { mode: 0o644 });
+  await chown(path, OTHER_UID, OTHER_UID);
+  const run = await s.run(["token"]);
+  assert.equal(run.code, 4, run.stderr);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /belongs to another user \(uid 65534\)/);
+});
+
 test(
   "Deno with the precise permissions of docs/cli.md, or without sys=uid,hostname: token renews, then reads the cache",
   {

@@ -156,6 +156,27 @@ test("token --m2m renews an expired M2M token with the credentials file", async 
   assert.ok(s.fake.isValidToken(run.stdout.trim()));
 });
 
+test("token renews a cached token a minute or less from expiry, and prints one further from it", async () => {
+  // cli.ts answers `token` on its own, with its own copy of the leeway.
+  await using s = await setup();
+  const cache = (accessToken: string, expiresIn: number) =>
+    s.writeToken("m2m", {
+      accessToken,
+      expiration: Math.floor(Date.now() / 1000) + expiresIn,
+      apiBaseUrl: s.fake.apiBaseUrl,
+      clientId: "fake-client-id",
+    });
+  await cache("near-expiry-token", 50);
+  const near = await s.run(["token"], { env: s.m2mEnv });
+  assert.equal(near.code, 0, near.stderr);
+  assert.ok(s.fake.isValidToken(near.stdout.trim()));
+  assert.equal(s.fake.count("token"), 1);
+  await cache("still-fresh-token", 150);
+  const fresh = await s.run(["token"], { env: s.m2mEnv });
+  assert.equal(fresh.stdout, "still-fresh-token\n", fresh.stderr);
+  assert.equal(s.fake.count("token"), 1);
+});
+
 test("token --m2m with an expired token and no credentials fails with exit 4 and says how to renew", async () => {
   await using s = await setup();
   await s.writeToken("m2m", {

@@ -8,6 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { formatTokenFile } from "../src/stores/file.ts";
 import { CliProcess, fakeJwt, now, type Setup, setup } from "./cli_helpers.ts";
 
 const exists = (path: string) => stat(path).then(() => true, () => false);
@@ -108,6 +109,38 @@ test("use: an unknown profile is exit 1 saying how to create it; a bad name is a
   const env = await s.run(["status"], { env: { CARTO_PROFILE: "no way" } });
   assert.equal(env.code, 2);
   assert.match(env.stderr, /CARTO_PROFILE: "no way" is not a profile name/);
+});
+
+test("token --profile: a name at the edge of the rule is read, one past it is refused though a token waits at its path", async () => {
+  // cli.ts answers `token` on its own, with its own copy of the rule.
+  await using s = await setup();
+  const cases: [name: string, valid: boolean][] = [
+    ["a".repeat(64), true],
+    ["9x.y_z-", true],
+    ["a".repeat(65), false],
+    ["-x", false],
+    [".x", false],
+  ];
+  for (const [name, valid] of cases) {
+    const dir = join(s.cacheDir, "profiles", name);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(
+      join(dir, "token_oauth.json"),
+      formatTokenFile({
+        accessToken: `token-of-${name}`,
+        expiration: now() + 3600,
+      }),
+      { mode: 0o600 },
+    );
+    const run = await s.run(["token", `--profile=${name}`]);
+    if (valid) {
+      assert.equal(run.stdout, `token-of-${name}\n`, run.stderr);
+    } else {
+      assert.equal(run.code, 2, name);
+      assert.equal(run.stdout, "");
+      assert.match(run.stderr, /is not a profile name/);
+    }
+  }
 });
 
 test("status lists every profile as tenant → organization → user with its expiry, the current one marked", async () => {
