@@ -9,11 +9,13 @@
  * For three caches: a file written by this library, one written by the
  * Python package, and a named profile chosen with `carto-auth use`. Each
  * command runs `runs` times (default 30) after 3 warm-ups, interleaved so
- * that machine noise hits all alike.
+ * that machine noise hits all alike. Besides wall time, on Linux it prints
+ * the CPU time (user + system) each run took, which a shared machine's
+ * waiting for a core does not inflate.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { formatTokenFile } from "../src/stores/file.ts";
 
@@ -111,21 +113,49 @@ if (major > 22 || (major === 22 && minor >= 18)) {
   );
 }
 
-function run(cmd: string[], dir = caches[0].dir): number {
+/**
+ * CPU time (ms) of the children waited for so far: getrusage(RUSAGE_CHILDREN)
+ * through libc, on Linux (its struct starts with two 64-bit timevals);
+ * `undefined` elsewhere.
+ */
+const childCpuMs: () => number | undefined = (() => {
+  if (Deno.build.os !== "linux") return () => undefined;
+  const libc = Deno.dlopen("libc.so.6", {
+    getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  });
+  const usage = new BigInt64Array(18); // struct rusage: 144 bytes
+  return () => {
+    libc.symbols.getrusage(-1, new Uint8Array(usage.buffer));
+    const [userS, userUs, sysS, sysUs] = Array.from(usage.slice(0, 4), Number);
+    return (userS + sysS) * 1e3 + (userUs + sysUs) / 1e3;
+  };
+})();
+
+interface Sample {
+  wall: number[];
+  cpu: number[];
+}
+const sample = (): Sample => ({ wall: [], cpu: [] });
+
+function run(cmd: string[], dir = caches[0].dir, into = sample()): void {
+  const cpuBefore = childCpuMs();
   const start = performance.now();
   const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, env: envFor(dir) });
-  const ms = performance.now() - start;
+  into.wall.push(performance.now() - start);
+  const cpuAfter = childCpuMs();
+  if (cpuBefore !== undefined && cpuAfter !== undefined) {
+    into.cpu.push(cpuAfter - cpuBefore);
+  }
   if (r.status !== 0) {
     throw new Error(`${cmd.join(" ")} failed: ${r.stderr}`);
   }
-  return ms;
 }
 
 function stats(samples: number[]) {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) =>
     sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { median: at(0.5), p10: at(0.1), p90: at(0.9) };
+  return { median: at(0.5), min: sorted[0], p10: at(0.1), p90: at(0.9) };
 }
 
 // Every cache gives the token.
@@ -145,15 +175,22 @@ for (const pair of pairs) {
 }
 
 console.log(
-  `carto-auth token on a cache hit vs an empty script (${runs} runs each, wall time, ms)\n`,
+  `carto-auth token on a cache hit vs an empty script (${runs} runs each, ms; load average ${loadAverage()})\n`,
 );
 console.log(
-  `${"runtime".padEnd(16)}${"cache".padEnd(16)}${"empty script".padStart(18)}${
-    "token".padStart(18)
-  }${"ratio".padStart(8)}   goal ≤ 1.5×`,
+  `${"runtime".padEnd(16)}${"cache".padEnd(16)}${"empty script".padStart(22)}${
+    "token".padStart(22)
+  }${"ratio".padStart(8)}${"CPU ratio".padStart(11)}   goal ≤ 1.5×`,
 );
-const fmt = (s: { median: number; p10: number; p90: number }) =>
-  `${s.median.toFixed(1)} (${s.p10.toFixed(0)}–${s.p90.toFixed(0)})`;
+type Stats = ReturnType<typeof stats>;
+const fmt = (s: Stats) =>
+  `${s.median.toFixed(1)} (${s.p10.toFixed(0)}–${s.p90.toFixed(0)}, ${
+    s.min.toFixed(0)
+  })`;
+const cpuRatio = (token: Sample, empty: Sample) =>
+  token.cpu.length
+    ? `${(stats(token.cpu).median / stats(empty.cpu).median).toFixed(2)}×`
+    : "n/a";
 try {
   for (const pair of pairs) {
     for (let i = 0; i < 3; i++) {
@@ -161,26 +198,33 @@ try {
       for (const c of caches) run(pair.token, c.dir);
     }
     // Interleaved, so that machine noise hits every command alike.
-    const empty: number[] = [];
-    const tokens: number[][] = caches.map(() => []);
+    const empty = sample();
+    const tokens = caches.map(sample);
     for (let i = 0; i < runs; i++) {
-      empty.push(run(pair.empty));
-      caches.forEach((c, j) => tokens[j].push(run(pair.token, c.dir)));
+      run(pair.empty, caches[0].dir, empty);
+      caches.forEach((c, j) => run(pair.token, c.dir, tokens[j]));
     }
-    const base = stats(empty);
+    const base = stats(empty.wall);
     caches.forEach((c, j) => {
-      const t = stats(tokens[j]);
+      const t = stats(tokens[j].wall);
       const ratio = t.median / base.median;
       console.log(
         `${pair.runtime.padEnd(16)}${c.kind.padEnd(16)}${
-          fmt(base).padStart(18)
-        }${fmt(t).padStart(18)}${`${ratio.toFixed(2)}×`.padStart(8)}   ${
-          ratio <= 1.5 ? "ok" : "over"
-        }`,
+          fmt(base).padStart(22)
+        }${fmt(t).padStart(22)}${`${ratio.toFixed(2)}×`.padStart(8)}${
+          cpuRatio(tokens[j], empty).padStart(11)
+        }   ${ratio <= 1.5 ? "ok" : "over"}`,
       );
     });
   }
-  console.log("\nmedian (10th–90th percentile)");
+  console.log(
+    `\nwall time: median (10th–90th percentile, min); ratio: of the medians; ` +
+      `CPU ratio: of the median CPU times (user + system)\nload average at the end: ${loadAverage()}`,
+  );
 } finally {
   rmSync(home, { recursive: true, force: true });
+}
+
+function loadAverage(): string {
+  return loadavg().map((n) => n.toFixed(2)).join(" ");
 }
