@@ -223,7 +223,8 @@ test("Bun example README: its command prints the rows of a query against the fak
 
 test("Deno Deploy example README: deno serve answers its request against the fake CARTO", async () => {
   const { command, request } = await readme("deno-deploy");
-  assert.equal(request?.path, "/query?sql=SELECT%201%20AS%20n");
+  assert.equal(request?.path, "/query");
+  assert.equal(request.init.method, "POST");
   const port = await freePort();
   // (Not DENO_SERVE_ADDRESS: the fake CARTO, in Deno too, would take that address.)
   const server = await start(
@@ -240,7 +241,7 @@ test("Deno Deploy example README: deno serve answers its request against the fak
       request.init,
     );
     assert.equal(res.status, 200, server.output());
-    assert.deepEqual(await res.json(), { rows: [{ n: 1 }] });
+    assert.deepEqual(await res.json(), { rows: [{ n: 1 }], truncated: false });
   } finally {
     await server.stop();
   }
@@ -254,8 +255,13 @@ test("Deno Deploy example: without its variables it answers 500 naming them", as
   );
   try {
     const res = await whenUp(
-      `http://127.0.0.1:${port}/query?sql=SELECT%201`,
+      `http://127.0.0.1:${port}/query`,
       server,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"sql": "SELECT 1"}',
+      },
     );
     assert.equal(res.status, 500);
     assert.match(

@@ -96,13 +96,23 @@ test(
     ];
     const query = (i: number, sql: string) =>
       isolates[i](
-        new Request(`http://app.test/query?sql=${encodeURIComponent(sql)}`),
+        new Request("http://app.test/query", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ sql }),
+        }),
       );
     const first = await query(0, "SELECT 1 AS n, 'x' AS s");
     assert.equal(first.status, 200);
-    assert.deepEqual(await first.json(), { rows: [{ n: 1, s: "x" }] });
+    assert.deepEqual(await first.json(), {
+      rows: [{ n: 1, s: "x" }],
+      truncated: false,
+    });
     const second = await query(1, "SELECT 2 AS n");
-    assert.deepEqual(await second.json(), { rows: [{ n: 2 }] });
+    assert.deepEqual(await second.json(), {
+      rows: [{ n: 2 }],
+      truncated: false,
+    });
     assert.equal(
       fake.count("token"),
       1,
@@ -113,5 +123,57 @@ test(
     assert.match((await bad.json()).error, /Syntax error/);
     const none = await isolates[0](new Request("http://app.test/"));
     assert.equal(none.status, 404);
+  },
+);
+
+test(
+  "Deno Deploy example: SQL only from a same-site JSON POST, with caps on bytes billed and rows",
+  { skip },
+  async () => {
+    const { createHandler } = await import("../examples/deno-deploy/main.ts");
+    await using fake = await startFakeCarto();
+    const app = createHandler((await denoKv.open()).kv, {
+      ...fake.credentials,
+      endpoints: fake.endpoints,
+      maxRows: 2,
+      maxBytesBilled: "5000",
+    });
+    const post = (body: string, headers: Record<string, string> = {}) =>
+      app(
+        new Request("http://app.test/query", {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers },
+          body,
+        }),
+      );
+    const get = await app(
+      new Request("http://app.test/query?sql=DROP%20TABLE%20t"),
+    );
+    assert.equal(get.status, 405);
+    const crossSite = await post('{"sql": "SELECT 1"}', {
+      "sec-fetch-site": "cross-site",
+    });
+    assert.equal(crossSite.status, 403);
+    const form = await post("sql=SELECT+1", {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    assert.equal(form.status, 415);
+    assert.equal((await post('{"q": "SELECT 1"}')).status, 400);
+    assert.equal(fake.count("bigquery"), 0, "nothing refused reached BigQuery");
+    const sql = "SELECT n FROM numbers";
+    fake.bigquery.setResult(sql, {
+      schema: [{ name: "n", type: "INTEGER" }],
+      rows: ["1", "2", "3", "4", "5"].map((v) => ({ f: [{ v }] })),
+    });
+    const capped = await post(JSON.stringify({ sql }));
+    assert.equal(capped.status, 200);
+    assert.deepEqual(await capped.json(), {
+      rows: [{ n: 1 }, { n: 2 }],
+      truncated: true,
+    });
+    const sent = fake.requests.find((r) =>
+      r.route === "bigquery" && r.method === "POST"
+    );
+    assert.equal(JSON.parse(sent!.body).maximumBytesBilled, "5000");
   },
 );

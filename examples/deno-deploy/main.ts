@@ -2,7 +2,11 @@
  * A Deno Deploy app that queries the CARTO Data Warehouse with an M2M client
  * and shares the token between isolates through Deno KV.
  *
- *   GET /query?sql=…    JSON rows
+ *   POST /query   {"sql", "params"?}: JSON rows, `{"rows", "truncated"}`
+ *
+ * SQL comes only in a JSON POST body, which a page of another site cannot
+ * send without a CORS preflight that this app never grants; each query has a
+ * cap on bytes billed and on rows (as in the Cloudflare Worker example).
  *
  * Configuration, from environment variables: `CARTO_API_BASE_URL`,
  * `CARTO_CLIENT_ID`, `CARTO_CLIENT_SECRET`, and for tests and staging
@@ -18,6 +22,7 @@ import {
   type DenoKv,
   DenoKVTokenStore,
   type Endpoints,
+  type QueryParams,
 } from "../../worker.ts";
 
 /** What the app needs to log in. */
@@ -27,6 +32,10 @@ export interface Config {
   clientSecret: string;
   /** Overrides of the services' base URLs (tests, staging). */
   endpoints?: Partial<Endpoints>;
+  /** Most bytes a query may bill, default 1 GB (`maximumBytesBilled`). */
+  maxBytesBilled?: string;
+  /** Most rows a query returns, default 10,000; the answer says `truncated`. */
+  maxRows?: number;
 }
 
 /** The app's request handler, over an open Deno KV database. */
@@ -35,40 +44,68 @@ export function createHandler(
   config: Config,
 ): (request: Request) => Promise<Response> {
   // One CartoAuth per isolate; Deno KV shares the token between isolates.
+  const { maxBytesBilled = "1000000000", maxRows = 10_000, ...login } = config;
   const auth = new CartoAuth({
     mode: "m2m",
-    ...config,
+    ...login,
     store: new DenoKVTokenStore(kv),
   });
   let dw: Promise<CartoDwClient> | undefined;
+  const run = async (sql: string, params?: QueryParams) => {
+    dw ??= auth.getCartoDwClient().catch((e) => {
+      dw = undefined; // try again on the next request
+      throw e;
+    });
+    const found = (await dw).queryRows(sql, {
+      params,
+      maximumBytesBilled: maxBytesBilled,
+      maxResults: Math.min(maxRows, 10_000),
+    });
+    const { totalRows } = await found.meta();
+    const rows: unknown[] = [];
+    for await (const row of found) {
+      if (rows.length === maxRows) break; // stops reading pages
+      rows.push(row);
+    }
+    return { rows, truncated: rows.length < totalRows };
+  };
   return async (request) => {
     const url = new URL(request.url);
     if (url.pathname !== "/query") {
-      return Response.json({ error: "Try /query?sql=…" }, { status: 404 });
+      return error(404, 'Try POST /query with {"sql": "…"}.');
     }
-    const sql = url.searchParams.get("sql");
-    if (!sql) {
-      return Response.json({ error: "Pass the query as ?sql=…" }, {
-        status: 400,
-      });
+    if (request.method !== "POST") {
+      return error(405, "SQL is taken only from a POST with a JSON body.");
+    }
+    if (request.headers.get("sec-fetch-site") === "cross-site") {
+      return error(403, "Requests from other sites are refused.");
+    }
+    const type = request.headers.get("content-type") ?? "";
+    if (!/^application\/json\s*(;|$)/i.test(type)) {
+      return error(415, "Send the body as application/json.");
+    }
+    const body = await request.json().catch(() => undefined);
+    if (typeof body?.sql !== "string" || !body.sql) {
+      return error(400, 'The body is not {"sql": "…", "params"?: {…}}.');
     }
     try {
-      dw ??= auth.getCartoDwClient().catch((e) => {
-        dw = undefined; // try again on the next request
-        throw e;
-      });
-      const { rows } = await (await dw).query(sql);
-      return Response.json({ rows });
+      return Response.json(await run(body.sql, body.params));
     } catch (e) {
       if (!(e instanceof CredentialsError)) throw e;
-      // A query BigQuery refused is the caller's (4xx); anything else is upstream's.
-      const status = e.status && e.status < 500 && e.status !== 401 &&
-          e.status !== 403
+      // A query BigQuery refused, or a parameter it would, is the caller's
+      // (4xx); anything else is upstream's.
+      const status = e.code === "invalid_input" && !e.status
+        ? 400
+        : e.status && e.status < 500 && e.status !== 401 && e.status !== 403
         ? e.status
         : 502;
-      return Response.json({ error: e.message }, { status });
+      return error(status, e.message);
     }
   };
+}
+
+function error(status: number, message: string): Response {
+  return Response.json({ error: message }, { status });
 }
 
 const REQUIRED = [
@@ -87,11 +124,14 @@ export function configFrom(
   if (env("CARTO_AUTH_URL")) endpoints.auth = env("CARTO_AUTH_URL");
   if (env("CARTO_ACCOUNTS_URL")) endpoints.accounts = env("CARTO_ACCOUNTS_URL");
   if (env("CARTO_BIGQUERY_URL")) endpoints.bigquery = env("CARTO_BIGQUERY_URL");
+  const maxRows = env("MAX_ROWS");
   return {
     apiBaseUrl: env("CARTO_API_BASE_URL")!,
     clientId: env("CARTO_CLIENT_ID")!,
     clientSecret: env("CARTO_CLIENT_SECRET")!,
     endpoints,
+    maxBytesBilled: env("MAX_BYTES_BILLED"),
+    maxRows: maxRows ? Number(maxRows) : undefined,
   };
 }
 
