@@ -30,6 +30,18 @@ export async function compatibilityDate(): Promise<string> {
   return date;
 }
 
+/** The worker's variables, pointing at `fake` (the names of every example). */
+function fakeCartoBindings(fake: FakeCarto): Record<string, string> {
+  return {
+    CARTO_API_BASE_URL: fake.apiBaseUrl,
+    CARTO_CLIENT_ID: fake.credentials.clientId,
+    CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
+    CARTO_AUTH_URL: fake.endpoints.auth,
+    CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
+    CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+  };
+}
+
 const builds = new Map<string, Promise<BuiltWorker>>();
 
 /** The worker bundled as wrangler would (cached per option set). */
@@ -81,12 +93,7 @@ export async function startWorker(
       : undefined,
     kvPersist: options.kvPersist ?? false,
     bindings: {
-      CARTO_API_BASE_URL: fake.apiBaseUrl,
-      CARTO_CLIENT_ID: fake.credentials.clientId,
-      CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
-      CARTO_AUTH_URL: fake.endpoints.auth,
-      CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
-      CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+      ...fakeCartoBindings(fake),
       ...options.bindings,
     },
   });
@@ -162,12 +169,7 @@ export async function startWorkerFleet(
           },
         },
         bindings: {
-          CARTO_API_BASE_URL: fake.apiBaseUrl,
-          CARTO_CLIENT_ID: fake.credentials.clientId,
-          CARTO_CLIENT_SECRET: fake.credentials.clientSecret,
-          CARTO_AUTH_URL: fake.endpoints.auth,
-          CARTO_ACCOUNTS_URL: fake.endpoints.accounts,
-          CARTO_BIGQUERY_URL: fake.endpoints.bigquery,
+          ...fakeCartoBindings(fake),
           LEASE_MS: String(options.leaseMs ?? 2000),
         },
       })),
