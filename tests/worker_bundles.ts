@@ -148,6 +148,10 @@ test("@carto/auth/worker, bundled by deno bundle, logs a machine in and asks for
     () => new lib.CartoAuth({ mode: "m2m", cacheFilepath: "/tmp/x.json" }),
     /cacheFilepath names token files, and @carto\/auth\/worker leaves the file store out/,
   );
+  assert.throws(
+    () => new lib.CartoAuth({ mode: "m2m", profile: "work" }),
+    /profile names token files, and @carto\/auth\/worker leaves the file store out\. Import @carto\/auth, or pass a store/,
+  );
   // With no store named, the worker door keeps the token in memory even
   // where a file system exists (here, Deno): a fresh instance asks again.
   const before = fake.count("token");
